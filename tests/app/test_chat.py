@@ -1,0 +1,208 @@
+"""Chatting in the app, driven by keys through Pilot, with a scripted backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Markdown, Static
+
+from tui.engine.fake import FakeBackend
+from tui.store import SessionStore
+from tui.widgets.conversation import Notice
+from tui.widgets.message import MessageView
+from tui.widgets.prompt import PromptInput
+
+
+async def type_and_send(pilot, text: str) -> None:  # noqa: ANN001
+    pilot.app.query_one(PromptInput).focus()
+    await pilot.press(*text)
+    await pilot.press("enter")
+
+
+async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:  # noqa: ANN001
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def saved_sessions(folder: Path) -> list:
+    store = SessionStore(folder)
+    return [store.load(p) for p in sorted(folder.glob("*.toml"))]
+
+
+async def test_question_gets_a_streamed_markdown_reply_that_is_saved(make_app, sessions_dir):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "hello")
+        await wait_until(pilot, lambda: app.model_info and not app.generating and len(app.session.messages) == 2)
+        await pilot.pause(0.2)
+        views = app.query(MessageView)
+        assert [v.message.role for v in views] == ["user", "assistant"]
+        reply_md = views[1].query_one(Markdown)
+        assert "Markdown" in app.session.messages[1].content
+        assert reply_md.source.startswith("Here is a short answer")
+        assert "tok/s" in str(app.status.render())
+    [session] = saved_sessions(sessions_dir)
+    assert [m.role for m in session.messages] == ["user", "assistant"]
+    assert session.messages[0].content == "hello"
+    assert session.messages[1].stats.stop_reason == "end_of_turn"
+    assert session.title == "hello"
+
+
+async def test_escape_stops_a_reply_and_keeps_the_partial_text(make_app, sessions_dir):
+    backend = FakeBackend(script="word " * 400, delay=0.02)
+    app = make_app(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "tell me a long story")
+        await wait_until(pilot, lambda: app.reply_message is not None and app.reply_message.content.count("word") >= 5)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not app.generating)
+        reply = app.session.messages[-1]
+        assert reply.stats.stop_reason == "cancelled"
+        assert 5 <= reply.content.count("word") < 400
+        meta = app.query(MessageView)[-1].query_one(".meta", Static)
+        assert "stopped by you" in str(meta.render())
+    [session] = saved_sessions(sessions_dir)
+    assert session.messages[-1].content == reply.content
+    assert session.messages[-1].stats.stop_reason == "cancelled"
+
+
+async def test_a_prompt_sent_while_the_model_loads_is_answered_once_ready(make_app):
+    app = make_app(FakeBackend(load_delay=1.0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "early bird")
+        await pilot.pause(0.2)
+        assert app.model_info is None and app.waiting_for_model
+        meta = app.query(MessageView)[-1].query_one(".meta", Static)
+        assert "waiting for the model" in str(meta.render())
+        await wait_until(pilot, lambda: app.model_info is not None and not app.generating and app.session.messages[-1].content)
+        assert app.session.messages[-1].content.startswith("Here is")
+
+
+async def test_load_failure_is_shown_and_the_app_keeps_working(make_app):
+    app = make_app(FakeBackend(fail_load="No model called 'x/y' on the Hugging Face hub."))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: bool(app.query(Notice)))
+        assert "No model called" in str(app.query_one(Notice).render())
+        await type_and_send(pilot, "anyone there?")
+        await wait_until(pilot, lambda: app.session.messages and app.session.messages[0].role == "user")
+        assert app.session.messages[0].content == "anyone there?"  # the typed text is kept
+
+
+async def test_generation_error_keeps_partial_reply_and_next_message_works(make_app):
+    backend = FakeBackend(script="one two three four five six", fail_after=3)
+    app = make_app(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "first")
+        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason != "streaming")
+        failed = app.session.messages[1]
+        assert failed.stats.stop_reason == "error" and failed.error
+        assert failed.content.split() == ["one", "two", "three"]
+        backend.fail_after = None
+        await type_and_send(pilot, "second")
+        await wait_until(pilot, lambda: len(app.session.messages) == 4 and not app.generating and app.session.messages[3].stats.stop_reason == "end_of_turn")
+
+
+async def test_markup_and_escape_sequences_are_shown_literally(make_app):
+    hostile = "[bold red]not bold[/] \x1b]52;c;aGk=\x07 \x1b[2J done"
+    app = make_app(FakeBackend(script=hostile))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "[link=http://x]click[/link]")
+        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason == "end_of_turn")
+        await pilot.pause(0.2)
+        user_body = app.query(MessageView)[0].body
+        assert "[link=http://x]click[/link]" in str(user_body.render())
+        reply_md = app.query(MessageView)[1].query_one(Markdown)
+        assert "[bold red]not bold[/]" in reply_md.source
+        assert "\x1b" not in reply_md.source and "\x07" not in reply_md.source
+        assert "␛]52;c;aGk=␇" in reply_md.source
+        assert app.session.messages[1].content == hostile  # stored exactly, shown safely
+
+
+async def test_ctrl_j_inserts_a_newline_and_enter_sends(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a", "ctrl+j", "b")
+        assert app.query_one(PromptInput).text == "a\nb"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.session.messages and app.session.messages[0].content == "a\nb")
+        assert app.query_one(PromptInput).text == ""
+
+
+async def test_new_chat_saves_the_old_one_and_starts_empty(make_app, sessions_dir):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "first chat")
+        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason == "end_of_turn")
+        old_id = app.session.id
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.2)
+        assert app.session.id != old_id and app.session.messages == []
+        assert not app.query(MessageView)
+    [session] = saved_sessions(sessions_dir)
+    assert session.id == old_id
+
+
+async def test_system_prompt_from_the_command_line_and_edited_in_the_app(make_app, sessions_dir):
+    backend = FakeBackend()
+    app = make_app(backend, system="Be brief.")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "Be brief." in str(app.query_one("#system").body.render())
+        await pilot.press("f2")
+        await pilot.pause(0.1)
+        area = app.screen.query_one("#system-text")
+        area.text = "Answer in French."
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert app.session.system_prompt == "Answer in French."
+        await type_and_send(pilot, "hi")
+        await wait_until(pilot, lambda: backend.prompts)
+        assert backend.prompts[0][0] == {"role": "system", "content": "Answer in French."}
+
+
+async def test_quit_saves_a_streaming_reply(make_app, sessions_dir):
+    backend = FakeBackend(script="word " * 400, delay=0.02)
+    app = make_app(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "long one")
+        await wait_until(pilot, lambda: app.reply_message is not None and app.reply_message.content.count("word") >= 3)
+        await pilot.press("ctrl+q")
+        await pilot.pause(1.5)
+    [session] = saved_sessions(sessions_dir)
+    assert session.messages[0].content == "long one"
+    assert session.messages[1].content.count("word") >= 3
+    assert session.messages[1].stats.stop_reason == "cancelled"
+
+
+async def test_resume_shows_the_conversation_and_it_continues(make_app, sessions_dir):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "remember me")
+        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason == "end_of_turn")
+        first_id = app.session.id
+    app = make_app(resume="")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert app.session.id == first_id
+        assert [v.message.content for v in app.query(MessageView)][0] == "remember me"
+        await type_and_send(pilot, "and again")
+        await wait_until(pilot, lambda: len(app.session.messages) == 4 and not app.generating and app.session.messages[3].stats.stop_reason == "end_of_turn")
+    [session] = saved_sessions(sessions_dir)
+    assert [m.content for m in session.messages if m.role == "user"] == ["remember me", "and again"]
+
+
+async def test_corrupt_session_is_reported_and_never_overwritten(make_app, sessions_dir):
+    sessions_dir.mkdir(parents=True)
+    bad = sessions_dir / "20260101-000000-abcdef.toml"
+    bad.write_bytes(b'format_version = 1\nid = "20260101-000000-abcdef"\nmessages = [oops')
+    before = bad.read_bytes()
+    app = make_app(resume=str(bad))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        assert app.session.messages == []
+        await type_and_send(pilot, "new chat works")
+        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason == "end_of_turn")
+        assert app.session.id != "20260101-000000-abcdef"
+    assert bad.read_bytes() == before

@@ -1,0 +1,466 @@
+"""The tchat App: composes the panes, owns the key bindings, routes messages.
+
+Thin on purpose: the engine (models, generation) and the store (sessions) do the work in
+thread workers and report back with messages (`tui.messages`); widgets render what they are
+told. Data flows one way: keys -> widget -> message -> app -> worker -> message -> widget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from tui import paths
+from tui.cli import LaunchConfig
+from tui.config import Config, ConfigError, load_config
+from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
+from tui.engine.pump import pump
+from tui.messages import (
+    ModelLoaded,
+    ModelLoadFailed,
+    ModelLoadProgressed,
+    ReplyChunked,
+    ReplyFinished,
+    SessionSaved,
+    SessionSaveFailed,
+)
+from tui.store import SessionLoadError, SessionStore
+from tui.store.autosave import Autosaver
+from tui.store.session import Message, ModelRef, ReplyStats, Session
+from tui.widgets.conversation import Conversation
+from tui.widgets.message import MessageView
+from tui.widgets.prompt import PromptInput
+from tui.widgets.status_line import StatusLine
+
+# While a reply streams, the partial text is saved this often: a crash or a dropped SSH
+# connection loses at most this much of a reply, and never what the user typed.
+STREAM_SAVE_INTERVAL_S = 3.0
+
+
+def make_backend(kind: str) -> Backend:
+    """The engine for `--backend`; the fake one reads its pace and text from the env."""
+    if kind == "fake":
+        from tui.engine.fake import DEFAULT_SCRIPT, FakeBackend
+
+        script_file = os.environ.get("TCHAT_FAKE_SCRIPT")
+        script = Path(script_file).read_text("utf-8") if script_file else DEFAULT_SCRIPT
+        return FakeBackend(script=script, delay=float(os.environ.get("TCHAT_FAKE_DELAY", "0.02")))
+    from tui.engine.transformers_backend import TransformersBackend
+
+    return TransformersBackend()
+
+
+class TchatApp(App[None]):
+    """Chat with a local model; every session saved as it goes."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tchat"
+
+    BINDINGS = [
+        Binding("escape", "stop", "Stop reply", id="stop"),
+        Binding("ctrl+n", "new_chat", "New chat", id="new_chat"),
+        Binding("f2", "edit_system", "System prompt", id="edit_system"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        launch: LaunchConfig | None = None,
+        backend: Backend | None = None,
+        config: Config | None = None,
+    ) -> None:
+        super().__init__()
+        self.launch = launch or LaunchConfig()
+        self.config_problem: str | None = None
+        if config is None:
+            try:
+                config = load_config(self.launch.config_path)
+            except ConfigError as exc:
+                config, self.config_problem = Config(), str(exc)
+        self.config = config
+        self.backend = backend or make_backend(self.launch.backend)
+        sessions_dir = self.launch.sessions_dir or (
+            Path(config.sessions_dir).expanduser() if config.sessions_dir else paths.sessions_dir()
+        )
+        self.store = SessionStore(sessions_dir, fmt=self.launch.format or config.format or "toml")
+        self.autosaver = Autosaver(
+            self.store,
+            on_saved=lambda p: self.post_message(SessionSaved(str(p))),
+            on_error=lambda e: self.post_message(SessionSaveFailed(str(e))),
+        )
+        self.session = self._new_session()
+        self.model_info: ModelInfo | None = None
+        self.cancel_event: threading.Event | None = None
+        self.reply_message: Message | None = None
+        self.reply_view: MessageView | None = None
+        self.waiting_for_model = False  # a prompt was sent before the model finished loading
+        self._last_stream_save = 0.0
+        self._after_reply: str | None = None  # "new_chat" / "quit" once the reply stops
+
+    # ---- layout --------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            with Vertical(id="chat"):
+                yield Conversation(id="conversation")
+                yield PromptInput(id="prompt")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.query_one(Conversation)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    @property
+    def generating(self) -> bool:
+        return self.cancel_event is not None
+
+    async def on_mount(self) -> None:
+        self._install_signal_handlers()
+        self.query_one(PromptInput).focus()
+        if self.config_problem:
+            self.notify(self.config_problem, title="Config file ignored", severity="error")
+        if self.launch.resume is not None:
+            self._resume(self.launch.resume)
+        elif self.launch.system is not None:
+            self.session.system_prompt = self.launch.system
+        await self.conversation.show(self.session)
+        self._update_context()
+        self.load_model(self._load_spec())
+
+    def _new_session(self) -> Session:
+        system = self.launch.system
+        if system is None:
+            system = self.config.system_prompt or ""
+        return Session(settings=self.config.generation_settings(), system_prompt=system)
+
+    def _resume(self, ref: str) -> None:
+        """Open the session `ref` names (newest when empty); on failure stay on a new chat."""
+        try:
+            path = self.store.resolve(ref) if ref else self.store.newest()
+            if path is None:
+                self.notify("No saved sessions yet: starting a new chat.", title="Resume")
+                return
+            self.session = self.store.load(path)
+        except (SessionLoadError, LookupError, ValueError, OSError) as exc:
+            self.notify(
+                f"{exc}\nThe file is left untouched; this is a new chat.",
+                title="Could not resume",
+                severity="error",
+                timeout=15,
+            )
+            return
+        if self.launch.system is not None:
+            self.session.system_prompt = self.launch.system
+        self._close_interrupted_reply()
+
+    def _close_interrupted_reply(self) -> None:
+        """A reply saved mid-stream (the app died) is kept, marked as interrupted."""
+        for message in self.session.messages:
+            if message.stats and message.stats.stop_reason == "streaming":
+                message.stats.stop_reason = "cancelled"
+
+    def _load_spec(self) -> LoadSpec:
+        model = self.launch.model
+        if model is None and self.session.messages and self.session.model.id:
+            model = self.session.model.id  # a resumed chat continues on its own model
+        if model is None:
+            model = self.config.model or ""
+        return LoadSpec(
+            model=model,
+            dtype=self.launch.dtype or self.config.dtype or "auto",
+            device=self.launch.device,
+            quantize=self.launch.quantize,
+            trust_remote_code=self.launch.trust_remote_code,
+        )
+
+    # ---- model loading -------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load_model(self, spec: LoadSpec) -> None:
+        self.post_message(ModelLoadProgressed(f"Loading {spec.model or 'default model'}…"))
+        try:
+            info = self.backend.load(
+                spec, lambda text, frac: self.post_message(ModelLoadProgressed(text, frac))
+            )
+        except EngineError as exc:
+            self.post_message(ModelLoadFailed(exc.message, exc.hint))
+            return
+        except Exception as exc:  # noqa: BLE001 - any load failure becomes a message
+            self.post_message(ModelLoadFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(ModelLoaded(info))
+
+    def on_model_load_progressed(self, event: ModelLoadProgressed) -> None:
+        pct = f" {event.fraction:.0%}" if event.fraction is not None else ""
+        self.status.activity = f"{event.text}{pct}"
+        if self.reply_view is not None and self.waiting_for_model:
+            self.reply_view.refresh_meta(f"waiting for the model: {event.text}")
+
+    async def on_model_loaded(self, event: ModelLoaded) -> None:
+        info = self.model_info = event.info
+        self.status.model = info.name
+        self.status.detail = f"{info.device} · {info.dtype}" + (
+            f" · {info.quantization}" if info.quantization else ""
+        )
+        self.status.activity = f"ready (loaded in {info.load_s:.1f} s)"
+        if info.template_note:
+            await self.conversation.notice(info.template_note, kind="warning")
+        self._update_context()
+        if self.waiting_for_model:
+            self.waiting_for_model = False
+            self._generate_pending()
+
+    async def on_model_load_failed(self, event: ModelLoadFailed) -> None:
+        self.status.activity = "no model loaded"
+        text = f"{event.error}\n{event.hint}".strip()
+        self.notify(text, title="Model not loaded", severity="error", timeout=20)
+        await self.conversation.notice(text, kind="error")
+        if self.waiting_for_model and self.reply_message is not None:
+            self.waiting_for_model = False
+            await self._end_reply(ReplyStats(stop_reason="error"), "No model is loaded.")
+
+    # ---- sending and streaming -----------------------------------------------------------
+
+    async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
+        if self.generating or self.waiting_for_model:
+            self.query_one(PromptInput).text = event.text  # give the draft back, unsent
+            self.notify("A reply is still on its way: Esc stops it.", severity="warning")
+            return
+        user = Message("user", event.text)
+        self.session.messages.append(user)
+        self.session.ensure_title()
+        self._save()  # what the user typed is on disk before any generation starts
+        await self.conversation.add(user)
+        await self._start_reply()
+
+    async def _start_reply(self) -> None:
+        prompt_messages = self.session.chat_messages()
+        reply = Message("assistant", "", stats=ReplyStats(stop_reason="streaming"))
+        reply.model = self._model_ref()
+        self.session.messages.append(reply)
+        self.reply_message = reply
+        self.reply_view = await self.conversation.add(reply)
+        self._prompt_messages = prompt_messages
+        if self.model_info is None:
+            self.waiting_for_model = True
+            self.reply_view.refresh_meta("waiting for the model to load…")
+            return
+        self._generate_pending()
+
+    def _generate_pending(self) -> None:
+        assert self.reply_message is not None and self.reply_view is not None
+        self.reply_message.model = self._model_ref()
+        self.cancel_event = threading.Event()
+        self._last_stream_save = time.monotonic()
+        self.reply_view.refresh_meta("thinking…")
+        self.status.activity = "generating…"
+        self.generate(self._prompt_messages, self.cancel_event)
+
+    @work(thread=True, group="reply", exit_on_error=False)
+    def generate(self, messages: list[dict[str, str]], cancel: threading.Event) -> None:
+        try:
+            reply = self.backend.stream(messages, self.session.settings, cancel)
+        except EngineError as exc:
+            self.post_message(ReplyFinished(ReplyStats(stop_reason="error"), str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the conversation, app goes on
+            self.post_message(
+                ReplyFinished(ReplyStats(stop_reason="error"), f"{type(exc).__name__}: {exc}")
+            )
+            return
+        try:
+            pump(
+                reply,
+                lambda text, n, elapsed, ttft: self.post_message(
+                    ReplyChunked(text, n, elapsed, ttft)
+                ),
+            )
+        except Exception as exc:  # noqa: BLE001
+            reply.stats.stop_reason = "error"
+            reply.error = f"{type(exc).__name__}: {exc}"
+        self.post_message(ReplyFinished(reply.stats, reply.error))
+
+    async def on_reply_chunked(self, event: ReplyChunked) -> None:
+        if self.reply_message is None or self.reply_view is None:
+            return
+        self.reply_message.content += event.text
+        await self.reply_view.append(event.text)
+        decoding = event.elapsed_s - (event.ttft_s or 0.0)
+        speed = (event.new_tokens - 1) / decoding if event.new_tokens > 1 and decoding > 0 else 0
+        self.reply_view.refresh_meta(f"{event.new_tokens} tokens · {speed:.1f} tok/s")
+        self.status.activity = f"{speed:.1f} tok/s"
+        if time.monotonic() - self._last_stream_save >= STREAM_SAVE_INTERVAL_S:
+            self._last_stream_save = time.monotonic()
+            self._save()
+
+    async def on_reply_finished(self, event: ReplyFinished) -> None:
+        await self._end_reply(event.stats, event.error)
+
+    async def _end_reply(self, stats: ReplyStats, error: str | None) -> None:
+        message, view = self.reply_message, self.reply_view
+        self.cancel_event = None
+        self.reply_message = self.reply_view = None
+        if message is None or view is None:
+            return
+        message.stats = stats
+        message.error = error
+        await view.finish()
+        self._save()
+        if stats.decode_tps:
+            self.status.activity = f"{stats.decode_tps:.1f} tok/s"
+        elif error:
+            self.status.activity = "reply failed"
+        else:
+            self.status.activity = "ready"
+        if error:
+            self.notify(error, title="Generation stopped", severity="error")
+        self._update_context(stats.prompt_tokens + stats.new_tokens)
+        after, self._after_reply = self._after_reply, None
+        if after == "new_chat":
+            await self.action_new_chat()
+        elif after == "quit":
+            await self.action_quit()
+
+    def _model_ref(self) -> ModelRef:
+        info = self.model_info
+        if info is None:
+            return ModelRef(id=self._load_spec().model or "default")
+        return ModelRef(
+            id=info.id,
+            revision=info.revision,
+            dtype=info.dtype,
+            quantization=info.quantization,
+            device=info.device,
+        )
+
+    def _update_context(self, used: int | None = None) -> None:
+        if used is None:
+            used = sum(len(m.content) for m in self.session.messages) // 4  # rough, pre-load
+            approx = "~"
+        else:
+            approx = ""
+        limit = self.model_info.context_length if self.model_info else None
+        self.status.context = f"ctx {approx}{used}/{limit}" if limit else f"ctx {approx}{used}"
+
+    # ---- saving --------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        if not self.session.messages:
+            return  # an empty chat is not worth a file
+        self.session.model = self._model_ref()
+        self.session.touch()
+        self.autosaver.submit(self.session)
+
+    def on_session_saved(self, event: SessionSaved) -> None:
+        self.status.saved = "saved"
+
+    def on_session_save_failed(self, event: SessionSaveFailed) -> None:
+        self.status.saved = "NOT SAVED"
+        self.notify(
+            f"{event.error}\nThe chat goes on in memory; saving resumes when it can.",
+            title="Session not saved",
+            severity="error",
+            timeout=10,
+        )
+
+    def save_now(self) -> None:
+        """Synchronous save of everything, including a partial reply: quit and signals."""
+        if self.reply_message is not None and self.reply_message.stats:
+            if self.reply_message.stats.stop_reason == "streaming":
+                self.reply_message.stats.stop_reason = "cancelled"
+        if self.session.messages:
+            self.session.model = self._model_ref()
+            self.session.touch()
+            self.autosaver.flush(timeout=5)
+            self.autosaver.save_now(self.session)
+
+    def _install_signal_handlers(self) -> None:
+        """SIGHUP (the SSH connection dropped) and SIGTERM save the chat before exiting."""
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._on_terminate_signal)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests) or no such signals (Windows)
+
+    def _on_terminate_signal(self) -> None:
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+        self.save_now()
+        self.exit()
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def action_stop(self) -> None:
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+            self.status.activity = "stopping…"
+        elif self.waiting_for_model and self.reply_message is not None:
+            self.waiting_for_model = False
+            self.call_later(self._end_reply, ReplyStats(stop_reason="cancelled"), None)
+
+    async def action_new_chat(self) -> None:
+        if self.generating:
+            self._after_reply = "new_chat"
+            self.action_stop()
+            return
+        self.save_now()
+        self.session = self._new_session()
+        await self.conversation.show(self.session)
+        self._update_context(0)
+        self.status.saved = ""
+        self.query_one(PromptInput).focus()
+        self.notify("New chat started. The previous one is saved.", timeout=3)
+
+    async def action_quit(self) -> None:
+        if self.generating:
+            self._after_reply = "quit"
+            self.action_stop()
+            # Don't wait on a stuck model: quit anyway after a moment, saving what we have.
+            self.set_timer(1.0, self._force_quit)
+            return
+        self._force_quit()
+
+    def _force_quit(self) -> None:
+        self.save_now()
+        self.autosaver.close()
+        self.exit()
+
+    def action_edit_system(self) -> None:
+        from tui.screens.system_prompt import SystemPromptScreen
+
+        def apply(result: str | None) -> None:
+            if result is None or result == self.session.system_prompt:
+                return
+            self.session.system_prompt = result
+            self._save()
+            self.call_later(self.conversation.show_system_prompt, result)
+            self.notify("System prompt updated: it applies from the next reply.", timeout=4)
+
+        self.push_screen(SystemPromptScreen(self.session.system_prompt), apply)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """Last line of defence: a worker that raised still ends in a message, not a crash."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.notify(
+                f"{type(event.worker.error).__name__}: {event.worker.error}",
+                title="Unexpected error",
+                severity="error",
+            )

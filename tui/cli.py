@@ -1,0 +1,105 @@
+"""Command line: parse arguments into a frozen LaunchConfig, then start the app.
+
+Textual, torch and transformers are imported only after parsing, so `tchat --help` is instant
+and a bad argument is reported before anything heavy loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui import __version__
+
+DTYPES = ("auto", "bf16", "fp16", "fp32")
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    """Everything the command line decided; the app reads it and never re-parses argv."""
+
+    model: str | None = None  # None: config file's model, else the bundled default
+    dtype: str | None = None
+    device: str = "auto"
+    quantize: str | None = None
+    trust_remote_code: bool = False
+    system: str | None = None
+    resume: str | None = None  # None: new chat; "": newest session; else id or path
+    sessions_dir: Path | None = None
+    format: str | None = None  # toml | json
+    theme: str | None = None
+    backend: str = "transformers"  # transformers | fake
+    config_path: Path | None = None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tchat",
+        description="Chat with local Hugging Face Transformers models in your terminal.",
+        epilog="Keys: Enter send · ctrl+j newline · Esc stop · ctrl+n new chat · "
+        "F2 system prompt · ctrl+q quit. Sessions are saved after every turn.",
+    )
+    p.add_argument(
+        "-m", "--model",
+        help="HF id (e.g. HuggingFaceTB/SmolLM2-360M-Instruct), model folder, or .gguf file; "
+        "default: the bundled SmolLM2-135M-Instruct",
+    )
+    p.add_argument("--dtype", choices=DTYPES, help="weights dtype (default auto: bf16 on GPU, fp32 on CPU)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
+    p.add_argument("--quantize", choices=("8bit", "4bit"), help="bitsandbytes quantization")
+    p.add_argument(
+        "--trust-remote-code", action="store_true",
+        help="run the model repo's own Python code (only for repos you trust)",
+    )
+    p.add_argument("-s", "--system", help="system prompt for a new chat")
+    p.add_argument(
+        "-r", "--resume", nargs="?", const="", metavar="ID|PATH",
+        help="resume a session: the newest one, or the given id / file",
+    )
+    p.add_argument(
+        "--sessions-dir", type=Path,
+        help="where sessions are saved (default $XDG_DATA_HOME/tchat/sessions, "
+        "or $TCHAT_SESSIONS_DIR)",
+    )
+    p.add_argument("--format", choices=("toml", "json"), help="file format for new sessions")
+    p.add_argument("--theme", help="theme name (see themes/ and ~/.config/tchat/themes)")
+    p.add_argument("--backend", choices=("transformers", "fake"), default="transformers", help=argparse.SUPPRESS)
+    p.add_argument("--config", type=Path, help="config file (default ~/.config/tchat/config.toml)")
+    p.add_argument("-V", "--version", action="version", version=f"tchat {__version__}")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> LaunchConfig:
+    ns = build_parser().parse_args(argv)
+    return LaunchConfig(
+        model=ns.model,
+        dtype=ns.dtype,
+        device=ns.device,
+        quantize=ns.quantize,
+        trust_remote_code=ns.trust_remote_code,
+        system=ns.system,
+        resume=ns.resume,
+        sessions_dir=ns.sessions_dir,
+        format=ns.format,
+        theme=ns.theme,
+        backend=ns.backend,
+        config_path=ns.config,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    launch = parse_args(argv)
+    from tui.app import TchatApp  # deferred: keeps --help and argument errors instant
+
+    app = TchatApp(launch)
+    app.run()
+    if app.exit_message:
+        print(app.exit_message, file=sys.stderr)
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

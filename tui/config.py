@@ -1,0 +1,139 @@
+"""The user's config file, `$XDG_CONFIG_HOME/tchat/config.toml`.
+
+Every setting is optional; a missing file means defaults. A file that fails to parse is reported
+and left alone (never rewritten), and tchat starts with defaults. Example:
+
+    model = "HuggingFaceTB/SmolLM2-360M-Instruct"   # default model (an HF id, folder or .gguf)
+    dtype = "auto"                  # auto | bf16 | fp16 | fp32
+    theme = "tchat-dark"            # written by the theme switcher
+    format = "toml"                 # session file format: toml | json
+    sessions_dir = "~/chats"        # where sessions live
+    system_prompt = "You are terse."
+    model_dirs = ["~/models"]       # extra folders the model picker scans
+
+    [generation]                    # defaults for new sessions
+    max_new_tokens = 512
+    temperature = 0.7
+
+    [keymap]                        # binding id -> keys, e.g. stop = "escape,ctrl+c"
+    new_chat = "ctrl+n"
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from tui import paths
+from tui.store.session import GenerationSettings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """The config file exists but cannot be used; the message names the file and the reason."""
+
+
+@dataclass
+class Config:
+    """Settings read from config.toml; a field left as None means "use the built-in default"."""
+
+    model: str | None = None
+    dtype: str | None = None
+    theme: str | None = None
+    format: str | None = None
+    sessions_dir: str | None = None
+    system_prompt: str | None = None
+    model_dirs: list[str] = field(default_factory=list)
+    generation: dict[str, Any] = field(default_factory=dict)
+    keymap: dict[str, str] = field(default_factory=dict)
+
+    def generation_settings(self) -> GenerationSettings:
+        """New-session settings: built-in defaults overridden by the [generation] table."""
+        known = {f.name for f in fields(GenerationSettings)}
+        return GenerationSettings(**{k: v for k, v in self.generation.items() if k in known})
+
+
+_STR_KEYS = ("model", "dtype", "theme", "format", "sessions_dir", "system_prompt")
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config file. Raises ConfigError for a file that exists but is unusable."""
+    path = path or paths.config_file()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    cfg = Config()
+    for key in _STR_KEYS:
+        if key in data:
+            if not isinstance(data[key], str):
+                raise ConfigError(f"{path}: '{key}' must be a string")
+            setattr(cfg, key, data[key])
+    if "model_dirs" in data:
+        dirs = data["model_dirs"]
+        if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
+            raise ConfigError(f"{path}: 'model_dirs' must be a list of strings")
+        cfg.model_dirs = dirs
+    for table in ("generation", "keymap"):
+        if table in data:
+            if not isinstance(data[table], dict):
+                raise ConfigError(f"{path}: [{table}] must be a table")
+            setattr(cfg, table, dict(data[table]))
+    if not all(isinstance(v, str) for v in cfg.keymap.values()):
+        raise ConfigError(f"{path}: [keymap] values must be strings like \"ctrl+n\"")
+    gen_types = {f.name: f.type for f in fields(GenerationSettings)}
+    for k, v in cfg.generation.items():
+        if k not in gen_types:
+            raise ConfigError(f"{path}: [generation] has an unknown setting '{k}'")
+        if isinstance(v, bool) != ("bool" in str(gen_types[k])) or not isinstance(
+            v, (int, float, bool)
+        ):
+            raise ConfigError(f"{path}: [generation] '{k}' has the wrong type")
+    return cfg
+
+
+def save_config_value(key: str, value: Any, path: Path | None = None) -> None:
+    """Set one top-level key, keeping the rest of the file. Atomic; the file is 0600.
+
+    Refuses (ConfigError) to touch a file that does not parse, so a user's typo is never
+    replaced by a rewrite.
+    """
+    path = path or paths.config_file()
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise ConfigError(f"{path}: not saved, the file does not parse ({exc})") from exc
+    if value is None:
+        data.pop(key, None)
+    else:
+        data[key] = value
+    paths.ensure_private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(tomli_w.dumps(data).encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

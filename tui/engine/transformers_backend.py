@@ -1,0 +1,442 @@
+"""The real engine: Hugging Face Transformers, following the chat guide.
+
+`AutoTokenizer` + `AutoModelForCausalLM`, `apply_chat_template(add_generation_prompt=True)`,
+and `model.generate` in its own thread feeding a streamer. torch and transformers are
+imported inside `load`, which the app calls from a worker, so the first frame never waits.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tui.engine import default_model
+from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, ProgressFn, Reply
+from tui.engine.templates import ensure_chat_template
+from tui.store.session import GenerationSettings, ReplyStats
+
+DTYPE_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+SHORT_DTYPE = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
+
+
+def _quiet_transformers() -> None:
+    """tqdm bars and warnings on stderr would scribble over the full-screen UI."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def pick_device(requested: str) -> str:
+    import torch
+
+    if requested and requested != "auto":
+        if requested.startswith("cuda") and not torch.cuda.is_available():
+            raise EngineError(
+                f"Device '{requested}' asked for, but torch sees no CUDA GPU.",
+                "Use --device cpu, or install a CUDA build of torch on a GPU machine.",
+            )
+        return requested
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pick_dtype(requested: str, device: str) -> str:
+    """'auto' is bf16 on a GPU that supports it, fp16 on an older GPU, fp32 on the CPU."""
+    import torch
+
+    if requested and requested != "auto":
+        if requested not in DTYPE_NAMES:
+            raise EngineError(f"Unknown dtype '{requested}'.", "Use auto, bf16, fp16 or fp32.")
+        return requested
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "fp32"
+
+
+def _make_streamer(tokenizer: Any, stats: ReplyStats, started: float) -> Any:
+    from transformers import TextIteratorStreamer
+
+    class TimedStreamer(TextIteratorStreamer):
+        """Also counts new tokens and timestamps the first and last: the reply's stats.
+
+        Defined inside a function because the base class exists only after transformers
+        is imported, which happens in the loading worker.
+        """
+
+        def __init__(self) -> None:
+            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            self.new_tokens = 0
+            self.first_at: float | None = None
+            self.last_at: float | None = None
+            self.last_token: int | None = None
+
+        def put(self, value: Any) -> None:
+            if self.skip_prompt and self.next_tokens_are_prompt:
+                super().put(value)
+                return
+            now = time.perf_counter()
+            self.new_tokens += int(value.numel())
+            if self.first_at is None:
+                self.first_at = now
+                stats.ttft_s = now - started
+            self.last_at = now
+            stats.new_tokens = self.new_tokens  # live, for the gauges while streaming
+            self.last_token = int(value.reshape(-1)[-1])
+            super().put(value)
+
+    return TimedStreamer()
+
+
+def _make_cancel_criteria(cancel: threading.Event) -> Any:
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class CancelCriteria(StoppingCriteria):
+        """Checked after every token, so Esc stops a reply within one decode step."""
+
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full(
+                (input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device
+            )
+
+    return StoppingCriteriaList([CancelCriteria()])
+
+
+class TransformersBackend(Backend):
+    """Loads one model at a time and streams replies from it."""
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self.info: ModelInfo | None = None
+        self._lock = threading.Lock()  # one generate at a time on one model
+
+    # ---- loading -------------------------------------------------------------------------
+
+    def load(self, spec: LoadSpec, progress: ProgressFn | None = None) -> ModelInfo:
+        report = progress or (lambda _m, _f: None)
+        started = time.perf_counter()
+        report("Starting torch and transformers…", None)
+        try:
+            import torch  # noqa: F401
+            import transformers  # noqa: F401
+        except ImportError as exc:
+            raise EngineError(
+                f"Cannot import {exc.name}.", "Run `make run`, or pip install -e . in a venv."
+            ) from exc
+        _quiet_transformers()
+        device = pick_device(spec.device)
+        dtype = pick_dtype(spec.dtype, device)
+        source, kwargs, model_id, name = self._resolve(spec, report)
+        report(f"Loading {name} ({dtype} on {device})…", 0.85 if spec.model == "" else None)
+        tokenizer, model = self._from_pretrained(source, kwargs, spec, device, dtype, report)
+        note = ensure_chat_template(tokenizer)
+        if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model.eval()
+        self.model, self.tokenizer = model, tokenizer
+        config = model.config
+        self.info = ModelInfo(
+            id=model_id,
+            name=name,
+            device=str(getattr(model, "device", device)),
+            dtype=SHORT_DTYPE.get(str(model.dtype).replace("torch.", ""), str(model.dtype)),
+            quantization=spec.quantize,
+            revision=getattr(config, "_commit_hash", None) or _cached_revision(source),
+            context_length=getattr(config, "max_position_embeddings", None),
+            parameters=sum(p.numel() for p in model.parameters()),
+            template_note=note,
+            load_s=time.perf_counter() - started,
+        )
+        report(f"Loaded {name} in {self.info.load_s:.1f} s.", 1.0)
+        return self.info
+
+    def _resolve(
+        self, spec: LoadSpec, report: ProgressFn
+    ) -> tuple[str, dict[str, Any], str, str]:
+        """Turn the user's model string into (source, extra kwargs, id to record, short name)."""
+        model = spec.model.strip()
+        if default_model.is_default(model):
+            folder = default_model.ensure_converted(report)
+            return (
+                str(folder),
+                {},
+                default_model.DEFAULT_MODEL_ID,
+                default_model.DEFAULT_MODEL_NAME,
+            )
+        path = Path(model).expanduser()
+        if path.suffix.lower() == ".gguf":
+            if not path.is_file():
+                raise EngineError(f"No GGUF file at {path}.", "Check the path.")
+            return str(path.parent), {"gguf_file": path.name}, str(path.resolve()), path.stem
+        if path.exists() or model.startswith((".", "/", "~")):
+            if not (path / "config.json").is_file():
+                raise EngineError(
+                    f"{path} is not a model folder (no config.json).",
+                    "Point --model at a folder saved with save_pretrained, a .gguf file, "
+                    "or a Hugging Face id like HuggingFaceTB/SmolLM2-360M-Instruct.",
+                )
+            return str(path), {}, str(path.resolve()), path.name
+        if model.count("/") > 1 or " " in model:
+            raise EngineError(f"'{model}' is neither a file, a folder nor a Hugging Face id.")
+        return model, {"hub": True}, model, model.split("/")[-1]
+
+    def _from_pretrained(
+        self,
+        source: str,
+        kwargs: dict[str, Any],
+        spec: LoadSpec,
+        device: str,
+        dtype: str,
+        report: ProgressFn,
+    ) -> tuple[Any, Any]:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        hub = kwargs.pop("hub", False)
+        model_kwargs: dict[str, Any] = dict(kwargs)
+        model_kwargs["dtype"] = getattr(torch, DTYPE_NAMES[dtype])
+        model_kwargs["trust_remote_code"] = spec.trust_remote_code
+        if device.startswith("cuda"):
+            model_kwargs["device_map"] = "auto" if device == "cuda" else device
+        if spec.quantize:
+            model_kwargs["quantization_config"] = _bnb_config(spec.quantize, dtype)
+            model_kwargs.setdefault("device_map", "auto" if device == "cuda" else device)
+        tok_kwargs = {k: v for k, v in kwargs.items() if k == "gguf_file"}
+        tok_kwargs["trust_remote_code"] = spec.trust_remote_code
+
+        def attempt(local_only: bool) -> tuple[Any, Any]:
+            tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only, **tok_kwargs)
+            mdl = AutoModelForCausalLM.from_pretrained(
+                source, local_files_only=local_only, **model_kwargs
+            )
+            return tok, mdl
+
+        try:
+            if not hub:
+                return attempt(local_only=True)
+            # Cache first: a cached model must load in seconds with no network, not after
+            # minutes of hub retries. Only a cache miss goes to the network.
+            try:
+                return attempt(local_only=True)
+            except OSError:
+                if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+                    raise EngineError(
+                        f"{source} is not in the local Hugging Face cache, and HF_HUB_OFFLINE "
+                        "is set.",
+                        "Download it on a connected machine (huggingface-cli download) or "
+                        "unset HF_HUB_OFFLINE.",
+                    ) from None
+                report(f"{source} is not cached: downloading from the Hugging Face hub…", None)
+                return attempt(local_only=False)
+        except EngineError:
+            raise
+        except torch.OutOfMemoryError as exc:
+            raise EngineError(
+                f"Out of GPU memory while loading {source}.",
+                "Try --quantize 4bit, --dtype bf16, or a smaller model.",
+            ) from exc
+        except MemoryError as exc:
+            raise EngineError(
+                f"Out of memory while loading {source}.",
+                "Try a smaller model or --quantize 4bit.",
+            ) from exc
+        except Exception as exc:  # noqa: BLE001 - turned into a message the user can act on
+            raise _explain_load_error(source, exc) from exc
+
+    def unload(self) -> None:
+        self.model = self.tokenizer = None
+        self.info = None
+        try:
+            import gc
+
+            import torch
+
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass
+
+    # ---- generation ----------------------------------------------------------------------
+
+    def _encode(self, messages: list[dict[str, str]]) -> Any:
+        if self.model is None:
+            raise EngineError("No model is loaded yet.")
+        enc = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        return enc
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        return int(self._encode(messages)["input_ids"].shape[-1])
+
+    def render_prompt(self, messages: list[dict[str, str]]) -> str:
+        """The exact text the model receives: what the prompt inspector shows."""
+        return self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False
+        )
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        settings: GenerationSettings,
+        cancel: threading.Event,
+    ) -> Reply:
+        import torch
+
+        started = time.perf_counter()
+        enc = self._encode(messages)
+        model = self.model
+        enc = {k: v.to(model.device) for k, v in enc.items()}
+        prompt_tokens = int(enc["input_ids"].shape[-1])
+        reply = Reply(chunks=iter(()), stats=ReplyStats(prompt_tokens=prompt_tokens))
+        streamer = _make_streamer(self.tokenizer, reply.stats, started)
+        kwargs: dict[str, Any] = dict(
+            enc,
+            streamer=streamer,
+            max_new_tokens=settings.max_new_tokens,
+            stopping_criteria=_make_cancel_criteria(cancel),
+            pad_token_id=self.tokenizer.pad_token_id,
+            do_sample=settings.do_sample,
+            repetition_penalty=settings.repetition_penalty,
+        )
+        if settings.do_sample:
+            kwargs.update(
+                temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k
+            )
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with self._lock, torch.inference_mode():
+                    if settings.seed is not None:
+                        torch.manual_seed(settings.seed)
+                    model.generate(**kwargs)
+            except BaseException as exc:  # noqa: BLE001 - reported through the Reply
+                failure.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=run, name="tchat-generate", daemon=True)
+
+        def chunks():  # noqa: ANN202
+            thread.start()
+            try:
+                for text in streamer:
+                    if text:
+                        yield text
+            finally:
+                thread.join()
+                self._finish(reply, streamer, settings, cancel, failure, started)
+
+        reply.chunks = chunks()
+        return reply
+
+    def _finish(
+        self,
+        reply: Reply,
+        streamer: Any,
+        settings: GenerationSettings,
+        cancel: threading.Event,
+        failure: list[BaseException],
+        started: float,
+    ) -> None:
+        stats = reply.stats
+        stats.new_tokens = streamer.new_tokens
+        stats.total_s = time.perf_counter() - started
+        if streamer.first_at is not None:
+            stats.ttft_s = streamer.first_at - started
+            if streamer.new_tokens > 1 and streamer.last_at > streamer.first_at:
+                stats.decode_tps = (streamer.new_tokens - 1) / (streamer.last_at - streamer.first_at)
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
+        if failure:
+            stats.stop_reason = "error"
+            reply.error = _explain_generation_error(failure[0])
+        elif cancel.is_set():
+            stats.stop_reason = "cancelled"
+        elif streamer.last_token in eos_ids:
+            stats.stop_reason = "end_of_turn"
+        elif streamer.new_tokens >= settings.max_new_tokens:
+            stats.stop_reason = "length"
+        else:
+            stats.stop_reason = "end_of_turn"
+
+
+def _cached_revision(repo_id: str) -> str | None:
+    """The commit of the cached snapshot a hub model was loaded from (None for folders)."""
+    if Path(repo_id).exists() or repo_id.count("/") != 1:
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # noqa: BLE001 - a missing revision is not worth failing a load
+        return None
+    if isinstance(found, str) and "/snapshots/" in found:
+        return Path(found).parent.name
+    return None
+
+
+def _bnb_config(quantize: str, dtype: str) -> Any:
+    import torch
+
+    try:
+        from transformers import BitsAndBytesConfig
+    except ImportError as exc:  # pragma: no cover - transformers always has it
+        raise EngineError("This transformers has no bitsandbytes support.") from exc
+    if quantize == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    if quantize == "4bit":
+        compute = torch.float32 if dtype == "fp32" else getattr(torch, DTYPE_NAMES[dtype])
+        return BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute
+        )
+    raise EngineError(f"Unknown quantization '{quantize}'.", "Use 8bit or 4bit.")
+
+
+def _explain_load_error(source: str, exc: Exception) -> EngineError:
+    name = type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+    if "GatedRepo" in name:
+        return EngineError(
+            f"{source} is gated: accept its licence on huggingface.co first.",
+            "Then log in with `huggingface-cli login` and try again.",
+        )
+    if "RepositoryNotFound" in name or "404" in text:
+        return EngineError(
+            f"No model called '{source}' on the Hugging Face hub.",
+            "Check the spelling (owner/name), or give a local folder or .gguf file.",
+        )
+    if "bitsandbytes" in text.lower():
+        return EngineError(
+            f"bitsandbytes cannot quantize on this device: {text}",
+            "Load without --quantize, or use a supported GPU.",
+        )
+    if isinstance(exc, (OSError, ValueError)) and any(
+        w in text.lower() for w in ("connection", "resolve", "offline", "internet", "network")
+    ):
+        return EngineError(
+            f"{source} is not in the local cache and the hub cannot be reached.",
+            "Connect to the internet, or pick a model that is already cached.",
+        )
+    return EngineError(f"Could not load {source}: {name}: {text}")
+
+
+def _explain_generation_error(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if "OutOfMemory" in name or isinstance(exc, MemoryError):
+        return (
+            "Out of memory while generating. The partial reply is kept. "
+            "Try a shorter conversation (ctrl+n), fewer max_new_tokens, or --quantize 4bit."
+        )
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"Generation failed: {name}: {text}" if text else f"Generation failed: {name}"

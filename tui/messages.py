@@ -1,0 +1,58 @@
+"""Messages the workers post to the app: past tense, plain data, safe to send from a thread.
+
+`post_message` is thread-safe, so worker threads use it instead of touching widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from tui.engine.backend import ModelInfo
+from tui.store.session import ReplyStats
+
+
+@dataclass
+class ModelLoadProgressed(Message):
+    """Loading moved on: `text` for the status line, `fraction` when known."""
+
+    text: str
+    fraction: float | None = None
+
+
+@dataclass
+class ModelLoaded(Message):
+    info: ModelInfo
+
+
+@dataclass
+class ModelLoadFailed(Message):
+    error: str
+    hint: str = ""
+
+
+@dataclass
+class ReplyChunked(Message):
+    """A batch of reply text, with the token count and timings so far."""
+
+    text: str
+    new_tokens: int
+    elapsed_s: float
+    ttft_s: float | None
+
+
+@dataclass
+class ReplyFinished(Message):
+    stats: ReplyStats
+    error: str | None = None
+
+
+@dataclass
+class SessionSaved(Message):
+    path: str
+
+
+@dataclass
+class SessionSaveFailed(Message):
+    error: str

@@ -1,0 +1,58 @@
+"""A session as a Markdown document, for sharing or pasting elsewhere.
+
+Message contents are already Markdown (that is what chat models write), so they are copied as
+they are; tchat's own lines (headings, model, figures) are added around them.
+"""
+
+from __future__ import annotations
+
+from tui.store.session import Message, ReplyStats, Session
+
+_ROLE_TITLES = {"system": "System", "user": "User", "assistant": "Assistant"}
+_STOP_NOTES = {
+    "length": "stopped at the token limit",
+    "cancelled": "stopped by the user",
+    "error": "failed",
+    "streaming": "unfinished (saved while streaming)",
+}
+
+
+def _stats_line(stats: ReplyStats) -> str:
+    parts = [f"{stats.new_tokens} tokens", f"{stats.total_s:.1f} s"]
+    if stats.ttft_s is not None:
+        parts.append(f"first token {stats.ttft_s:.2f} s")
+    if stats.decode_tps is not None:
+        parts.append(f"{stats.decode_tps:.1f} tok/s")
+    if stats.stop_reason in _STOP_NOTES:
+        parts.append(_STOP_NOTES[stats.stop_reason])
+    return " · ".join(parts)
+
+
+def _message_block(m: Message) -> list[str]:
+    lines = [f"## {_ROLE_TITLES.get(m.role, m.role)}", ""]
+    lines.append(m.content if m.content else "*(empty)*")
+    notes = []
+    if m.model is not None and m.model.id:
+        notes.append(f"`{m.model.id}`")
+    if m.stats is not None:
+        notes.append(_stats_line(m.stats))
+    if m.error:
+        notes.append(f"error: {' '.join(m.error.split())}")
+    if notes:
+        lines += ["", f"*{' · '.join(notes)}*"]
+    return lines + [""]
+
+
+def export_markdown(session: Session) -> str:
+    """The whole chat: title, model and dates, system prompt, then each turn under a heading."""
+    lines = [f"# {session.title or 'Untitled chat'}", ""]
+    if session.model.id:
+        lines.append(f"- Model: `{session.model.id}`")
+    lines += [f"- Created: {session.created}", f"- Updated: {session.updated}", ""]
+    if session.system_prompt:
+        lines += ["## System prompt", ""]
+        lines += [f"> {line}" if line else ">" for line in session.system_prompt.splitlines()]
+        lines.append("")
+    for m in session.messages:
+        lines += _message_block(m)
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,122 @@
+"""The session model: what a chat is, independent of how it is shown or stored.
+
+Plain dataclasses so the engine, the UI and the persistence layer share one vocabulary.
+Conversion to and from plain dicts lives in `codec.py`; files live in `files.py`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+FORMAT_VERSION = 1
+
+Role = str  # "system" | "user" | "assistant"
+ROLES = ("system", "user", "assistant")
+
+# Why a reply ended. "streaming" marks a reply saved while it was still being written: after a
+# crash, the file says so instead of pretending the reply was complete.
+STOP_REASONS = ("end_of_turn", "length", "cancelled", "error", "streaming")
+
+
+def now_iso() -> str:
+    """UTC timestamp with second precision and an explicit offset, e.g. 2026-11-25T20:45:53+00:00."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def new_session_id() -> str:
+    """Sortable by creation time, short, and safe as a file name: 20261125-204553-3f9a1c."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class GenerationSettings:
+    """Sampling settings for one session; saved with it so a resumed chat behaves the same."""
+
+    max_new_tokens: int = 512
+    do_sample: bool = True
+    temperature: float = 0.7
+    top_p: float = 0.9
+    top_k: int = 50
+    repetition_penalty: float = 1.1
+    seed: int | None = None
+
+
+@dataclass
+class ModelRef:
+    """Which model (and how it was loaded) produced a session or a reply."""
+
+    id: str = ""
+    revision: str | None = None
+    dtype: str | None = None
+    quantization: str | None = None
+    device: str | None = None
+
+
+@dataclass
+class ReplyStats:
+    """Figures for one assistant reply, shown in the status line and kept in the session."""
+
+    prompt_tokens: int = 0
+    new_tokens: int = 0
+    ttft_s: float | None = None  # time to first token: prompt processing + first decode step
+    decode_tps: float | None = None  # tokens/s after the first token
+    total_s: float = 0.0
+    stop_reason: str = "end_of_turn"
+
+
+@dataclass
+class Message:
+    """One turn. Assistant messages carry the stats and model that produced them."""
+
+    role: Role
+    content: str
+    created: str = field(default_factory=now_iso)
+    stats: ReplyStats | None = None
+    model: ModelRef | None = None
+    error: str | None = None  # set when generation failed; the partial content stays
+
+    @property
+    def stopped(self) -> bool:
+        return self.stats is not None and self.stats.stop_reason == "cancelled"
+
+
+@dataclass
+class Session:
+    """A whole chat: the unit that is saved, listed, resumed."""
+
+    id: str = field(default_factory=new_session_id)
+    title: str = ""
+    created: str = field(default_factory=now_iso)
+    updated: str = field(default_factory=now_iso)
+    model: ModelRef = field(default_factory=ModelRef)
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    system_prompt: str = ""
+    messages: list[Message] = field(default_factory=list)
+    format_version: int = FORMAT_VERSION
+
+    def chat_messages(self) -> list[dict[str, str]]:
+        """The conversation as the `messages` list a chat template takes, system prompt first."""
+        out: list[dict[str, str]] = []
+        if self.system_prompt:
+            out.append({"role": "system", "content": self.system_prompt})
+        for m in self.messages:
+            if m.role == "system" or not m.content and m.role == "assistant":
+                continue
+            out.append({"role": m.role, "content": m.content})
+        return out
+
+    def touch(self) -> None:
+        self.updated = now_iso()
+
+    def ensure_title(self) -> None:
+        """Title from the first user message, like peers do, until the user renames it."""
+        if self.title:
+            return
+        for m in self.messages:
+            if m.role == "user" and m.content.strip():
+                line = " ".join(m.content.split())
+                self.title = line[:60] + ("…" if len(line) > 60 else "")
+                return

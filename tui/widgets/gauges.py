@@ -1,0 +1,668 @@
+"""The gauges pane: GPU/CPU memory and load, live reply speed, context use and the roofline.
+
+It answers the questions one asks while a local model runs on a shared box over SSH: will the
+next reply fit in memory, is the GPU busy, how fast is this reply going, and how far is that
+from what the memory bandwidth allows. Hardware is sampled by `tui.hardware.Sampler` on its own
+thread and arrives here as `GaugesPane.Sampled` messages; reply figures come from the app
+through the public methods below. Every string from the system (GPU names, error reasons) is
+drawn as text, never parsed as markup. Sized for a side column: readable from 24 to 40 columns
+and from about 10 rows, in ASCII and in 16 colours.
+"""
+
+from __future__ import annotations
+
+import locale
+import sys
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from textual.content import Content
+from textual.events import Hide, Resize, Show
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.worker import Worker
+
+from tui.hardware import (
+    DEFAULT_INTERVAL_S,
+    GENERATING_INTERVAL_S,
+    HardwareProbe,
+    HardwareSnapshot,
+    Sampler,
+    bytes_per_param,
+    bytes_per_token,
+    cpu_bandwidth,
+    decode_bound_tps,
+    read_cached_cpu_bandwidth,
+)
+from tui.hardware.snapshot import GpuSnapshot
+from tui.store.session import ReplyStats
+from tui.widgets.gauge_text import (
+    Glyphs,
+    bar,
+    core_strip,
+    fit,
+    flow,
+    glyphs_for,
+    human_bytes,
+    human_count,
+    human_rate,
+    human_seconds,
+    human_size,
+    human_tps,
+    level,
+    memory_figures,
+    percent,
+    sparkline,
+    wrap_words,
+)
+
+if TYPE_CHECKING:
+    from tui.engine.backend import ModelInfo
+
+# A side column of about this many rows or fewer gets the dense layout.
+SHORT_HEIGHT = 16
+# Several GPUs get the dense per-GPU layout so eight cards still fit on a screen.
+DENSE_GPU_COUNT = 3
+HISTORY = 120  # samples kept for sparklines; more than the widest pane shows
+LIVE_WINDOW_S = 1.5  # live tok/s is measured over this trailing window
+
+_STYLE = {"ok": "$success", "warn": "$warning", "crit": "$error bold"}
+_LABEL = "bold"
+_MUTED = "$text-muted"
+
+
+def _prefers_ascii() -> bool:
+    """Guess from the terminal's encoding: LANG=C over SSH cannot show block characters."""
+    stream = sys.__stdout__
+    encoding = getattr(stream, "encoding", None) or locale.getpreferredencoding(False) or ""
+    return "utf" not in encoding.lower()
+
+
+def _line(*parts: str | tuple[str, str] | Content) -> Content:
+    # Content.assemble takes str parts as literal text: a GPU name like "[bold]" stays text.
+    return Content.assemble(*parts)
+
+
+class GaugeSection(Widget):
+    """One block of the pane, drawn at whatever width the layout gives it, so a resize or a
+    scrollbar appearing re-fits every line instead of wrapping it."""
+
+    DEFAULT_CSS = """
+    GaugeSection {
+        height: auto;
+        width: 1fr;
+        text-wrap: nowrap;
+    }
+    """
+
+    def __init__(self, draw: Callable[[int], list[Content]], *, id: str) -> None:
+        super().__init__(id=id)
+        self._draw = draw
+
+    def lines(self, width: int | None = None) -> list[Content]:
+        return self._draw(max(1, width if width is not None else self.size.width))
+
+    @property
+    def plain(self) -> str:
+        """What the section shows now, as text: for tests and for copying figures."""
+        return "\n".join(line.plain for line in self.lines())
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+        return max(1, len(self._draw(max(1, width))))
+
+    def render(self) -> Content:
+        lines = self.lines()
+        return Content("\n").join(lines) if lines else Content(" ")
+
+
+class GaugesPane(Widget):
+    """Hardware and speed gauges for the side column.
+
+    Args:
+        probe: a shared HardwareProbe (the model picker can use the same one for bandwidth);
+            None makes the pane create and close its own.
+        interval: seconds between samples when idle.
+        fast_interval: seconds between samples while generating or loading.
+        ascii_only: draw with ASCII only; None guesses from the terminal encoding.
+    """
+
+    DEFAULT_CSS = """
+    GaugesPane {
+        height: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        padding: 0 1;
+    }
+    GaugesPane > GaugeSection {
+        margin-bottom: 1;
+    }
+    GaugesPane.-short > GaugeSection {
+        margin-bottom: 0;
+    }
+    """
+
+    ascii_only: reactive[bool] = reactive(False, init=False)
+
+    class Sampled(Message):
+        """A hardware snapshot arrived (posted from the sampler thread, handled on the UI
+        thread). It bubbles, so the app may show a figure elsewhere, e.g. the status line."""
+
+        def __init__(self, snapshot: HardwareSnapshot) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+
+    class _CpuBandwidthKnown(Message, bubble=False):
+        def __init__(self, value: float | None) -> None:
+            super().__init__()
+            self.value = value
+
+    def __init__(
+        self,
+        probe: HardwareProbe | None = None,
+        *,
+        interval: float = DEFAULT_INTERVAL_S,
+        fast_interval: float = GENERATING_INTERVAL_S,
+        ascii_only: bool | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._owns_probe = probe is None
+        self.probe = probe or HardwareProbe()
+        self.sampler = Sampler(
+            self.probe, self._deliver, interval=interval, fast_interval=fast_interval
+        )
+        self.set_reactive(
+            GaugesPane.ascii_only, _prefers_ascii() if ascii_only is None else ascii_only
+        )
+        self.snapshot: HardwareSnapshot | None = None
+        self._short = False
+        self._gpu_util: dict[int, deque[float | None]] = {}
+        self._cpu_load: deque[float | None] = deque(maxlen=HISTORY)
+        self._last_history_t = 0.0
+        # model and context
+        self._model: ModelInfo | None = None
+        self._ctx_used: int | None = None
+        self._ctx_max: int | None = None
+        self._cpu_bw: float | None = None
+        self._cpu_bw_state = "unknown"  # unknown | measuring | known | failed
+        # the reply in flight (or the last one)
+        self._generating = False
+        self._streaming = False
+        self._prompt_tokens = 0
+        self._new_tokens = 0
+        self._elapsed = 0.0
+        self._ttft: float | None = None
+        self._live_tps: float | None = None
+        self._points: deque[tuple[float, int]] = deque()
+        self._last_stats: ReplyStats | None = None
+        self._tps_history: deque[float | None] = deque(maxlen=HISTORY)
+        self._last_tps_sample = -1.0
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self):
+        yield GaugeSection(self._draw_hardware, id="gauges-hardware")
+        yield GaugeSection(self._draw_reply, id="gauges-reply")
+        yield GaugeSection(self._draw_context, id="gauges-context")
+        yield GaugeSection(self._draw_roofline, id="gauges-roofline")
+
+    @property
+    def glyphs(self) -> Glyphs:
+        return glyphs_for(self.ascii_only)
+
+    def watch_ascii_only(self, _value: bool) -> None:
+        self._refresh("hardware", "reply", "context", "roofline")
+
+    def on_resize(self, event: Resize) -> None:
+        short = event.size.height <= SHORT_HEIGHT
+        if short != self._short:
+            self._short = short
+            self.set_class(short, "-short")
+            self._refresh("hardware", "reply", "context", "roofline")
+
+    def _refresh(self, *names: str) -> None:
+        if not self.is_mounted:
+            return
+        for name in names:
+            for section in self.query(f"#gauges-{name}"):
+                section.refresh(layout=True)
+
+    def text(self) -> str:
+        """Everything the pane shows, as plain text (tests, copy to clipboard)."""
+        return "\n".join(section.plain for section in self.query(GaugeSection))
+
+    # -- sampling lifecycle ------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.sampler.start(paused=True)  # Show resumes it: a pane mounted hidden costs nothing
+
+    def on_show(self, _event: Show) -> None:
+        self.sampler.resume()
+
+    def on_hide(self, _event: Hide) -> None:
+        self.sampler.pause()
+
+    def on_unmount(self) -> None:
+        self.sampler.stop(timeout=1.0)
+        if self._owns_probe:
+            self.probe.close(timeout=1.0)
+
+    def _deliver(self, snapshot: HardwareSnapshot) -> None:
+        # Sampler thread: post_message is thread-safe; the loop may be gone at exit.
+        try:
+            self.post_message(self.Sampled(snapshot))
+        except RuntimeError:
+            pass
+
+    def on_gauges_pane_sampled(self, message: Sampled) -> None:
+        snap = message.snapshot
+        self.snapshot = snap
+        # Histories advance at the idle cadence even while sampling fast, so a sparkline's
+        # time scale does not change under the reader's eyes.
+        if snap.time - self._last_history_t >= self.sampler.interval * 0.9:
+            self._last_history_t = snap.time
+            self._cpu_load.append(snap.cpu.percent)
+            for gpu in snap.gpus:
+                history = self._gpu_util.setdefault(gpu.index, deque(maxlen=HISTORY))
+                history.append(gpu.utilization)
+        self._refresh("hardware", "roofline")
+
+    # -- the contract with the app --------------------------------------------------------------
+
+    def set_model(self, info: ModelInfo | None) -> None:
+        """The loaded model (None when unloaded): its size and dtype set the roofline, its
+        context length the context bar's maximum."""
+        self._model = info
+        if info is not None and self._model_on_cpu():
+            self._ensure_cpu_bandwidth()
+        self._refresh("context", "roofline")
+
+    def set_context(self, used: int, maximum: int | None) -> None:
+        """Tokens the conversation takes now, against `maximum` (None: the model's)."""
+        self._ctx_used = used
+        self._ctx_max = maximum
+        self._refresh("context")
+
+    def set_generating(self, flag: bool) -> None:
+        """Sample fast while a reply (or a model load) is running, slowly otherwise."""
+        self._generating = flag
+        self.sampler.set_fast(flag)
+        if not flag and self._cpu_bw_state == "deferred":
+            self._ensure_cpu_bandwidth()
+
+    def reply_started(self, prompt_tokens: int) -> None:
+        self._streaming = True
+        self._prompt_tokens = prompt_tokens
+        self._new_tokens = 0
+        self._elapsed = 0.0
+        self._ttft = None
+        self._live_tps = None
+        self._points.clear()
+        self._last_stats = None
+        self._last_tps_sample = -1.0
+        if self._tps_history and self._tps_history[-1] is not None:
+            self._tps_history.append(None)  # a gap marks where one reply ends and the next begins
+        self.set_generating(True)
+        self._refresh("reply", "roofline")
+
+    def reply_progress(self, new_tokens: int, elapsed_s: float, ttft_s: float | None) -> None:
+        """Tokens so far, seconds since the reply started, and time to first token once
+        known. Cheap: called several times a second while streaming."""
+        self._new_tokens = new_tokens
+        self._elapsed = elapsed_s
+        if ttft_s is not None:
+            self._ttft = ttft_s
+        self._points.append((elapsed_s, new_tokens))
+        while len(self._points) > 2 and elapsed_s - self._points[0][0] > LIVE_WINDOW_S:
+            self._points.popleft()
+        first_t, first_n = self._points[0]
+        if elapsed_s > first_t and new_tokens > first_n:
+            self._live_tps = (new_tokens - first_n) / (elapsed_s - first_t)
+        elif self._ttft is not None and new_tokens > 1 and elapsed_s > self._ttft:
+            self._live_tps = (new_tokens - 1) / (elapsed_s - self._ttft)
+        if self._live_tps is not None and elapsed_s - self._last_tps_sample >= 0.5:
+            self._last_tps_sample = elapsed_s
+            self._tps_history.append(self._live_tps)
+        self._refresh("reply", "roofline")
+
+    def reply_finished(self, stats: ReplyStats) -> None:
+        self._streaming = False
+        self._last_stats = stats
+        self._new_tokens = stats.new_tokens
+        self._prompt_tokens = stats.prompt_tokens or self._prompt_tokens
+        if stats.ttft_s is not None:
+            self._ttft = stats.ttft_s
+        self._elapsed = stats.total_s or self._elapsed
+        self.set_generating(False)
+        self._refresh("reply", "roofline")
+
+    # -- derived figures ----------------------------------------------------------------------
+
+    def _decode_tps(self) -> float | None:
+        """Average decode speed: of the reply in flight, else of the last reply."""
+        if self._streaming:
+            if self._ttft is not None and self._new_tokens > 1 and self._elapsed > self._ttft:
+                return (self._new_tokens - 1) / (self._elapsed - self._ttft)
+            return None
+        if self._last_stats is not None:
+            return self._last_stats.decode_tps
+        return None
+
+    def _prefill_tps(self) -> float | None:
+        # TTFT includes one decode step; for prompts of any size prefill dominates it.
+        if self._ttft and self._prompt_tokens:
+            return self._prompt_tokens / self._ttft
+        return None
+
+    def _model_on_cpu(self) -> bool:
+        device = (self._model.device if self._model else "") or ""
+        return device.lower().startswith("cpu")
+
+    def _ensure_cpu_bandwidth(self) -> None:
+        if self._cpu_bw_state in ("known", "measuring"):
+            return
+        cached = read_cached_cpu_bandwidth()
+        if cached:
+            self._cpu_bw, self._cpu_bw_state = cached, "known"
+            return
+        if self._generating:
+            # Measuring saturates memory for a fraction of a second: not during a reply.
+            self._cpu_bw_state = "deferred"
+            return
+        self._cpu_bw_state = "measuring"
+        self.run_worker(
+            self._measure_cpu_bandwidth,
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+            group="gauges-bandwidth",
+            name="measure CPU bandwidth",
+        )
+
+    def _measure_cpu_bandwidth(self) -> None:
+        try:
+            value = cpu_bandwidth()
+        except Exception:
+            value = None
+        try:
+            self.post_message(self._CpuBandwidthKnown(value))
+        except RuntimeError:
+            pass
+
+    def on_gauges_pane__cpu_bandwidth_known(self, message: _CpuBandwidthKnown) -> None:
+        self._cpu_bw = message.value
+        self._cpu_bw_state = "known" if message.value else "failed"
+        self._refresh("roofline")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Our measuring worker is our business: keep its state changes from the app's handler.
+        if event.worker.group == "gauges-bandwidth":
+            event.stop()
+
+    def _bandwidth(self) -> tuple[float | None, str]:
+        """(bytes/s, what it is or why unknown) for the device the model runs on."""
+        model = self._model
+        assert model is not None
+        if self._model_on_cpu():
+            if self._cpu_bw:
+                return self._cpu_bw, "CPU"
+            if self._cpu_bw_state in ("measuring", "deferred"):
+                return None, "measuring CPU bandwidth"
+            return None, "CPU bandwidth unknown"
+        gpu = self.snapshot.gpu_for_device(model.device) if self.snapshot else None
+        if gpu is not None and gpu.peak_bandwidth:
+            return gpu.peak_bandwidth, f"GPU{gpu.index}"
+        if self.snapshot is None:
+            return None, "waiting for hardware"
+        return None, "GPU bandwidth unknown"
+
+    # -- drawing: hardware ------------------------------------------------------------------------
+
+    def _bar_line(
+        self,
+        label: str,
+        fraction: float,
+        figures: list[str],
+        width: int,
+        *,
+        warn: float = 0.8,
+        crit: float | None = 0.95,
+        style: str | None = None,
+        min_bar: int = 6,
+    ) -> Content:
+        """'label [####....] figures': the most detailed figures that still leave a bar of
+        `min_bar` cells; past that, the figures alone (the text is what matters)."""
+        g = self.glyphs
+        pct = percent(fraction, crit, g)
+        bar_style = style or _STYLE[level(fraction, warn, crit if crit is not None else 2.0)]
+        options = [f"{f} {pct}" for f in figures] + [pct]
+        for text in options:
+            room = width - len(label) - 1 - len(text) - 1
+            if room >= min_bar or (room >= 3 and text == options[-1]):
+                o, full, empty, c = bar(fraction, room, g)
+                return _line(
+                    (label, _LABEL), " ", o, (full, bar_style), (empty, _MUTED), c, " ", text
+                )
+        text = fit(f"{figures[-1]} {pct}" if figures else pct, width - len(label) - 1, g)
+        return _line((label, _LABEL), " ", (text, bar_style))
+
+    def _draw_hardware(self, width: int) -> list[Content]:
+        g = self.glyphs
+        snap = self.snapshot
+        if snap is None:
+            return [_line((fit("Reading hardware" + g.ellipsis, width, g), _MUTED))]
+        lines: list[Content] = []
+        if snap.gpus:
+            dense = self._short or len(snap.gpus) >= DENSE_GPU_COUNT
+            for gpu in snap.gpus:
+                lines.extend(self._draw_gpu(snap, gpu, width, dense))
+            lines.extend(self._draw_ram(snap, width, with_cpu=not dense))
+            for note in snap.notes:
+                lines.extend(_line((t, _MUTED)) for t in wrap_words(note, width, 2, g))
+        else:
+            reason = f"GPU off: {snap.gpu_off_reason or 'no GPU found'}"
+            max_lines = 3 if self._short else 4
+            lines.extend(
+                _line((text, "$warning")) for text in wrap_words(reason, width, max_lines, g)
+            )
+            lines.extend(self._draw_cpu(snap, width))
+        return [line for line in lines if line.plain.strip()]
+
+    def _draw_gpu(
+        self, snap: HardwareSnapshot, gpu: GpuSnapshot, width: int, dense: bool
+    ) -> list[Content]:
+        g = self.glyphs
+        name = gpu.name
+        if width < 34 or dense:
+            name = name.replace("NVIDIA ", "").replace("GeForce ", "")
+        head = f"GPU{gpu.index} "
+        lines = [_line((head, _LABEL), (fit(name, width - len(head), g), _LABEL))]
+        used, total = gpu.memory_used, gpu.memory_total
+        lines.append(
+            self._bar_line(
+                "mem",
+                gpu.memory_fraction,
+                memory_figures(used, total),
+                width,
+            )
+        )
+        torch = snap.torch_for(gpu)
+        mine = []
+        if gpu.process_memory is not None:
+            mine.append(f"app {human_bytes(gpu.process_memory)}")
+        if torch is not None:
+            mine.append(f"alloc {human_bytes(torch.allocated)}")
+            mine.append(f"resv {human_bytes(torch.reserved)}")
+            if not dense:
+                mine.append(f"peak {human_bytes(torch.max_allocated)}")
+        extras = []
+        if gpu.temperature_c is not None:
+            extras.append(f"{gpu.temperature_c}{g.degree}")
+        if gpu.power_w is not None:
+            power = f"{gpu.power_w:.0f}"
+            if gpu.power_limit_w and not dense:
+                power += f"/{gpu.power_limit_w:.0f}"
+            extras.append(power + "W")
+        util = gpu.utilization
+        util_text = f"{util}%" if util is not None else "?%"
+        if dense:
+            tokens = [f"util {util_text}", *extras, *mine]
+            lines.extend(_line((t, _MUTED)) for t in flow(tokens, width, 2, max_lines=1))
+            return lines
+        lines.extend(_line((t, _MUTED)) for t in flow(mine, width, 2, max_lines=2))
+        history = self._gpu_util.get(gpu.index, ())
+        label = "util"
+        room = width - len(label) - 2 - len(util_text)
+        spark = sparkline(history, room, g, top=100.0) if room >= 4 else ""
+        if spark:
+            lines.append(_line((label, _LABEL), " ", (spark, "$accent"), " ", util_text))
+        else:
+            lines.append(_line((label, _LABEL), " ", util_text))
+        lines.extend(_line((t, _MUTED)) for t in flow(extras, width, 2, max_lines=1))
+        return lines
+
+    def _draw_ram(self, snap: HardwareSnapshot, width: int, with_cpu: bool) -> list[Content]:
+        cpu = snap.cpu
+        lines = [
+            self._bar_line(
+                "RAM",
+                cpu.ram_fraction,
+                memory_figures(cpu.ram_used, cpu.ram_total),
+                width,
+            )
+        ]
+        if with_cpu:
+            tokens = [f"CPU {cpu.percent:.0f}%", f"app {human_bytes(cpu.process_rss)}"]
+            lines.extend(_line((t, _MUTED)) for t in flow(tokens, width, 2, max_lines=1))
+        return lines
+
+    def _draw_cpu(self, snap: HardwareSnapshot, width: int) -> list[Content]:
+        g = self.glyphs
+        cpu = snap.cpu
+        lines = []
+        load = f"{cpu.percent:.0f}%"
+        room = width - len("CPU") - 2 - len(load)
+        spark = sparkline(self._cpu_load, room, g, top=100.0) if room >= 4 else ""
+        if spark:
+            lines.append(_line(("CPU", _LABEL), " ", (spark, "$accent"), " ", load))
+        else:
+            lines.append(_line(("CPU", _LABEL), " ", load))
+        if not self._short and cpu.per_core:
+            n = len(cpu.per_core)
+            label = f"{n} cores " if n <= width - 10 else f"{n}c "
+            strip = core_strip(cpu.per_core, width - len(label), g)
+            if strip:
+                lines.append(_line((label, _MUTED), (strip, "$accent")))
+        lines.extend(self._draw_ram(snap, width, with_cpu=False))
+        if self._short:
+            return lines  # the reason above matters more than our own footprint
+        mine = [f"app {human_bytes(cpu.process_rss)}"]
+        for t in snap.torch:
+            mine.append(f"cuda:{t.index} {human_bytes(t.allocated)}")
+        lines.extend(_line((t, _MUTED)) for t in flow(mine, width, 2, max_lines=1))
+        return lines
+
+    # -- drawing: reply, context, roofline ------------------------------------------------------
+
+    def _draw_reply(self, width: int) -> list[Content]:
+        g = self.glyphs
+        label = "tok/s"
+        if self._streaming and self._new_tokens == 0:
+            figure = "--"
+        elif self._streaming:
+            figure = human_tps(self._live_tps)
+        else:
+            figure = human_tps(self._decode_tps()) if self._last_stats else "--"
+        head = [(label, _LABEL), " ", (figure, "bold $accent" if self._streaming else "bold")]
+        room = width - len(label) - len(figure) - 2
+        if room >= 4 and any(v is not None for v in self._tps_history):
+            head += [" ", (sparkline(self._tps_history, room, g), "$accent")]
+        lines = [_line(*head)]
+        if not self._streaming and self._last_stats is None:
+            lines.append(_line((fit("  no reply yet", width, g), _MUTED)))
+            return lines
+        # Most telling first: in a short pane the tail of this list is what gets dropped.
+        tokens = [f"{self._new_tokens} tok"]
+        if self._streaming and self._ttft is None:
+            tokens.append(f"prefill {human_seconds(self._elapsed)}{g.ellipsis}")
+        else:
+            tokens.append(f"TTFT {human_seconds(self._ttft)}")
+            tokens.append(f"decode {human_tps(self._decode_tps())}/s")
+            prefill = self._prefill_tps()
+            if prefill is not None:
+                tokens.append(f"prefill {human_tps(prefill)}/s")
+        if not self._streaming and self._last_stats is not None:
+            reason = self._last_stats.stop_reason
+            tokens.append(f"total {human_seconds(self._last_stats.total_s)}")
+            if reason != "end_of_turn":
+                tokens.append({"cancelled": "stopped"}.get(reason, reason))
+        lines.extend(_line(t) for t in flow(tokens, width, 2, max_lines=2 if self._short else 3))
+        return lines
+
+    def _draw_context(self, width: int) -> list[Content]:
+        g = self.glyphs
+        maximum = self._ctx_max or (self._model.context_length if self._model else None)
+        used = self._ctx_used
+        if used is None:
+            return [_line(("ctx", _LABEL), " ", (fit("--", width - 4, g), _MUTED))]
+        if not maximum:
+            return [
+                _line(("ctx", _LABEL), " ", fit(f"{human_count(used)} tok, max ?", width - 4, g))
+            ]
+        return [
+            self._bar_line(
+                "ctx",
+                used / maximum,
+                [f"{human_count(used)}/{human_count(maximum)}"],
+                width,
+                warn=0.75,
+                crit=0.9,
+                min_bar=3,  # the numbers are what one reads here
+            )
+        ]
+
+    def _draw_roofline(self, width: int) -> list[Content]:
+        g = self.glyphs
+        model = self._model
+
+        def unavailable(why: str) -> list[Content]:
+            return [_line(("roof", _LABEL), " ", (fit(f"n/a: {why}", width - 5, g), _MUTED))]
+
+        if model is None:
+            return unavailable("no model")
+        if not model.parameters:
+            return unavailable("model size unknown")
+        bpp = bytes_per_param(model.dtype, model.quantization)
+        if bpp is None:
+            return unavailable(f"dtype {model.quantization or model.dtype}?")
+        per_token = bytes_per_token(model.parameters, bpp)
+        bandwidth, source = self._bandwidth()
+        if not bandwidth:
+            return unavailable(source)
+        bound = decode_bound_tps(bandwidth, per_token)
+        measured = self._decode_tps()
+        detail = [f"{source} {human_rate(bandwidth)}", f"{human_size(per_token)}/tok"]
+        if measured is None:
+            lines = [
+                _line(("roof", _LABEL), " ", fit(f"max {human_tps(bound)} tok/s", width - 5, g))
+            ]
+        else:
+            fraction = measured / bound if bound else 0.0
+            lines = [
+                self._bar_line(
+                    "roof",
+                    fraction,
+                    [f"{human_tps(measured)}/{human_tps(bound)}", human_tps(measured)],
+                    width,
+                    crit=None,
+                    style="$accent",
+                )
+            ]
+        if not self._short:
+            lines.extend(_line((t, _MUTED)) for t in flow(detail, width, 2, max_lines=2))
+        return lines

@@ -1,0 +1,93 @@
+"""One turn of the conversation on screen.
+
+User and system turns are plain text (never markup). Assistant turns are Markdown, streamed
+through `Markdown.get_stream()` so each batch of text is appended, not re-rendered: the cost
+of a reply stays linear in its length. A footer line says how the reply ended and its speed.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Markdown, Static
+from textual.widgets._markdown import MarkdownStream
+
+from tui.store.session import Message, ReplyStats
+from tui.text import visible
+
+ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
+STOP_LABELS = {
+    "cancelled": "stopped by you",
+    "length": "stopped at the length limit",
+    "error": "failed",
+    "streaming": "interrupted (saved while streaming)",
+}
+
+
+def describe_stats(stats: ReplyStats | None) -> str:
+    """'42 tokens · 13.9 tok/s · first token 0.20 s', plus how it ended when not normally."""
+    if stats is None:
+        return ""
+    bits = [f"{stats.new_tokens} tokens"]
+    if stats.decode_tps:
+        bits.append(f"{stats.decode_tps:.1f} tok/s")
+    if stats.ttft_s is not None:
+        bits.append(f"first token {stats.ttft_s:.2f} s")
+    if stats.stop_reason in STOP_LABELS:
+        bits.insert(0, STOP_LABELS[stats.stop_reason])
+    return " · ".join(bits)
+
+
+class MessageView(Vertical):
+    """A message: a role label, the body, and (for replies) a line of stats."""
+
+    def __init__(self, message: Message, **kwargs: object) -> None:
+        classes = f"message -{message.role}"
+        super().__init__(classes=classes, **kwargs)  # type: ignore[arg-type]
+        self.message = message
+        self._stream: MarkdownStream | None = None
+        text = visible(message.content)
+        self.body: Markdown | Static = (
+            Markdown(text, classes="body")
+            if message.role == "assistant"
+            else Static(Content(text), classes="body")
+        )
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(ROLE_LABELS.get(self.message.role, self.message.role)), classes="role")
+        yield self.body
+        yield Static(Content(""), classes="meta")
+
+    def on_mount(self) -> None:
+        self.refresh_meta()
+
+    def refresh_meta(self, live: str | None = None) -> None:
+        """Show stats, an error, or a live note such as 'waiting for the model…'."""
+        meta = self.query_one(".meta", Static)
+        text = live if live is not None else describe_stats(self.message.stats)
+        if self.message.error:
+            text = f"{text}\n{self.message.error}" if text else self.message.error
+        meta.update(Content(visible(text)))
+        meta.display = bool(text)
+        self.set_class(self.message.error is not None, "-error")
+        self.set_class(self.message.stopped, "-stopped")
+
+    # ---- streaming (assistant only) ------------------------------------------------------
+
+    async def append(self, text: str) -> None:
+        """Append streamed text; the Markdown widget parses only what changed."""
+        if self._stream is None:
+            assert isinstance(self.body, Markdown), "only replies stream"
+            self._stream = Markdown.get_stream(self.body)
+        await self._stream.write(visible(text))
+
+    async def finish(self) -> None:
+        """End the stream and show the final text once, as a whole document."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        body = self.body
+        if isinstance(body, Markdown):
+            await body.update(visible(self.message.content))
+        self.refresh_meta()
