@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from tui import paths
+from tui import paths, themes
 from tui.cli import LaunchConfig
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
@@ -71,6 +71,7 @@ class TchatApp(App[None]):
         Binding("escape", "stop", "Stop reply", id="stop"),
         Binding("ctrl+n", "new_chat", "New chat", id="new_chat"),
         Binding("f2", "edit_system", "System prompt", id="edit_system"),
+        Binding("f3", "change_theme", "Theme", id="change_theme"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
@@ -89,6 +90,12 @@ class TchatApp(App[None]):
             except ConfigError as exc:
                 config, self.config_problem = Config(), str(exc)
         self.config = config
+        # The theme is chosen before the first frame, so it is never drawn in the wrong one.
+        self.theme_set = themes.load_themes()
+        self.theme_set.register(self)
+        self.theme, self.theme_note = themes.choose_theme(
+            self.launch.theme, config.theme, os.environ, self.theme_set.available()
+        )
         self.backend = backend or make_backend(self.launch.backend)
         sessions_dir = self.launch.sessions_dir or (
             Path(config.sessions_dir).expanduser() if config.sessions_dir else paths.sessions_dir()
@@ -96,7 +103,9 @@ class TchatApp(App[None]):
         self.store = SessionStore(sessions_dir, fmt=self.launch.format or config.format or "toml")
         self.autosaver = Autosaver(
             self.store,
-            on_saved=lambda p: self.post_message(SessionSaved(str(p))),
+            on_saved=lambda r: self.post_message(
+                SessionSaved(str(r.path), r.reason if r.copied else None)
+            ),
             on_error=lambda e: self.post_message(SessionSaveFailed(str(e))),
         )
         self.session = self._new_session()
@@ -107,24 +116,23 @@ class TchatApp(App[None]):
         self.waiting_for_model = False  # a prompt was sent before the model finished loading
         self._last_stream_save = 0.0
         self._after_reply: str | None = None  # "new_chat" / "quit" once the reply stops
+        self.replies_finished = 0  # counts fully handled replies; tests and benches wait on it
+        # Held, not queried: messages that arrive while the app shuts down still find them.
+        self.conversation = Conversation(id="conversation")
+        self.status = StatusLine(id="status")
+
+    def get_line_filters(self):  # noqa: ANN201 - Textual's own signature
+        return themes.no_color_filters(self, super().get_line_filters())
 
     # ---- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             with Vertical(id="chat"):
-                yield Conversation(id="conversation")
+                yield self.conversation
                 yield PromptInput(id="prompt")
-        yield StatusLine(id="status")
+        yield self.status
         yield Footer()
-
-    @property
-    def conversation(self) -> Conversation:
-        return self.query_one(Conversation)
-
-    @property
-    def status(self) -> StatusLine:
-        return self.query_one(StatusLine)
 
     @property
     def generating(self) -> bool:
@@ -135,6 +143,13 @@ class TchatApp(App[None]):
         self.query_one(PromptInput).focus()
         if self.config_problem:
             self.notify(self.config_problem, title="Config file ignored", severity="error")
+        for error in self.theme_set.errors:
+            self.notify(error, title="Theme file ignored", severity="warning", timeout=10)
+        if self.theme_note:
+            self.notify(self.theme_note, title="Theme")
+        themes.persist_theme_changes(
+            self, save=lambda name: themes.save_theme_choice(name, self.launch.config_path)
+        )
         if self.launch.resume is not None:
             self._resume(self.launch.resume)
         elif self.launch.system is not None:
@@ -331,6 +346,7 @@ class TchatApp(App[None]):
         if error:
             self.notify(error, title="Generation stopped", severity="error")
         self._update_context(stats.prompt_tokens + stats.new_tokens)
+        self.replies_finished += 1
         after, self._after_reply = self._after_reply, None
         if after == "new_chat":
             await self.action_new_chat()
@@ -369,6 +385,14 @@ class TchatApp(App[None]):
 
     def on_session_saved(self, event: SessionSaved) -> None:
         self.status.saved = "saved"
+        if event.copy_reason:
+            self.session.id = Path(event.path).stem  # later saves go straight to the copy
+            self.notify(
+                f"{event.copy_reason}\nThis chat now saves to {event.path}.",
+                title="Saved as a copy",
+                severity="warning",
+                timeout=15,
+            )
 
     def on_session_save_failed(self, event: SessionSaveFailed) -> None:
         self.status.saved = "NOT SAVED"

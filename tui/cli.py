@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tchat",
         description="Chat with local Hugging Face Transformers models in your terminal.",
         epilog="Keys: Enter send · ctrl+j newline · Esc stop · ctrl+n new chat · "
-        "F2 system prompt · ctrl+q quit. Sessions are saved after every turn.",
+        "F2 system prompt · F3 theme · ctrl+q quit. Sessions are saved after every turn.",
     )
     p.add_argument(
         "-m", "--model",
@@ -65,7 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         "or $TCHAT_SESSIONS_DIR)",
     )
     p.add_argument("--format", choices=("toml", "json"), help="file format for new sessions")
-    p.add_argument("--theme", help="theme name (see themes/ and ~/.config/tchat/themes)")
+    p.add_argument(
+        "--theme",
+        help="theme: tchat-dark, tchat-light, tchat-high-contrast, ansi, any Textual theme, "
+        "or your own (~/.config/tchat/themes)",
+    )
     p.add_argument("--backend", choices=("transformers", "fake"), default="transformers", help=argparse.SUPPRESS)
     p.add_argument("--config", type=Path, help="config file (default ~/.config/tchat/config.toml)")
     p.add_argument("-V", "--version", action="version", version=f"tchat {__version__}")
@@ -96,8 +100,6 @@ def main(argv: list[str] | None = None) -> int:
 
     app = TchatApp(launch)
     app.run()
-    if app.exit_message:
-        print(app.exit_message, file=sys.stderr)
     return app.return_code or 0
 
 

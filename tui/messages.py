@@ -50,7 +50,10 @@ class ReplyFinished(Message):
 
 @dataclass
 class SessionSaved(Message):
+    """Written to `path`; `copy_reason` is set when it went to a copy (see FORMAT.md)."""
+
     path: str
+    copy_reason: str | None = None
 
 
 @dataclass

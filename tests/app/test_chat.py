@@ -27,6 +27,11 @@ async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:  # noqa: A
     raise AssertionError("condition not met in time")
 
 
+async def wait_replies(pilot, count: int, timeout: float = 10.0) -> None:  # noqa: ANN001
+    """Wait until `count` replies have been fully handled (streamed, shown, saved)."""
+    await wait_until(pilot, lambda: pilot.app.replies_finished >= count, timeout)
+
+
 def saved_sessions(folder: Path) -> list:
     store = SessionStore(folder)
     return [store.load(p) for p in sorted(folder.glob("*.toml"))]
@@ -36,7 +41,7 @@ async def test_question_gets_a_streamed_markdown_reply_that_is_saved(make_app, s
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "hello")
-        await wait_until(pilot, lambda: app.model_info and not app.generating and len(app.session.messages) == 2)
+        await wait_replies(pilot, 1)
         await pilot.pause(0.2)
         views = app.query(MessageView)
         assert [v.message.role for v in views] == ["user", "assistant"]
@@ -58,7 +63,7 @@ async def test_escape_stops_a_reply_and_keeps_the_partial_text(make_app, session
         await type_and_send(pilot, "tell me a long story")
         await wait_until(pilot, lambda: app.reply_message is not None and app.reply_message.content.count("word") >= 5)
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not app.generating)
+        await wait_replies(pilot, 1)
         reply = app.session.messages[-1]
         assert reply.stats.stop_reason == "cancelled"
         assert 5 <= reply.content.count("word") < 400
@@ -70,14 +75,14 @@ async def test_escape_stops_a_reply_and_keeps_the_partial_text(make_app, session
 
 
 async def test_a_prompt_sent_while_the_model_loads_is_answered_once_ready(make_app):
-    app = make_app(FakeBackend(load_delay=1.0))
+    app = make_app(FakeBackend(load_delay=3.0))
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "early bird")
         await pilot.pause(0.2)
         assert app.model_info is None and app.waiting_for_model
         meta = app.query(MessageView)[-1].query_one(".meta", Static)
         assert "waiting for the model" in str(meta.render())
-        await wait_until(pilot, lambda: app.model_info is not None and not app.generating and app.session.messages[-1].content)
+        await wait_replies(pilot, 1)
         assert app.session.messages[-1].content.startswith("Here is")
 
 
@@ -96,13 +101,13 @@ async def test_generation_error_keeps_partial_reply_and_next_message_works(make_
     app = make_app(backend)
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "first")
-        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason != "streaming")
+        await wait_replies(pilot, 1)
         failed = app.session.messages[1]
         assert failed.stats.stop_reason == "error" and failed.error
         assert failed.content.split() == ["one", "two", "three"]
         backend.fail_after = None
         await type_and_send(pilot, "second")
-        await wait_until(pilot, lambda: len(app.session.messages) == 4 and not app.generating and app.session.messages[3].stats.stop_reason == "end_of_turn")
+        await wait_replies(pilot, 2)
 
 
 async def test_markup_and_escape_sequences_are_shown_literally(make_app):
@@ -110,7 +115,7 @@ async def test_markup_and_escape_sequences_are_shown_literally(make_app):
     app = make_app(FakeBackend(script=hostile))
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "[link=http://x]click[/link]")
-        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason == "end_of_turn")
+        await wait_replies(pilot, 1)
         await pilot.pause(0.2)
         user_body = app.query(MessageView)[0].body
         assert "[link=http://x]click[/link]" in str(user_body.render())
@@ -129,13 +134,14 @@ async def test_ctrl_j_inserts_a_newline_and_enter_sends(make_app):
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.session.messages and app.session.messages[0].content == "a\nb")
         assert app.query_one(PromptInput).text == ""
+        await wait_replies(pilot, 1)
 
 
 async def test_new_chat_saves_the_old_one_and_starts_empty(make_app, sessions_dir):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "first chat")
-        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason == "end_of_turn")
+        await wait_replies(pilot, 1)
         old_id = app.session.id
         await pilot.press("ctrl+n")
         await pilot.pause(0.2)
@@ -160,6 +166,7 @@ async def test_system_prompt_from_the_command_line_and_edited_in_the_app(make_ap
         await type_and_send(pilot, "hi")
         await wait_until(pilot, lambda: backend.prompts)
         assert backend.prompts[0][0] == {"role": "system", "content": "Answer in French."}
+        await wait_replies(pilot, 1)
 
 
 async def test_quit_saves_a_streaming_reply(make_app, sessions_dir):
@@ -180,7 +187,7 @@ async def test_resume_shows_the_conversation_and_it_continues(make_app, sessions
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "remember me")
-        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason == "end_of_turn")
+        await wait_replies(pilot, 1)
         first_id = app.session.id
     app = make_app(resume="")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -188,7 +195,7 @@ async def test_resume_shows_the_conversation_and_it_continues(make_app, sessions
         assert app.session.id == first_id
         assert [v.message.content for v in app.query(MessageView)][0] == "remember me"
         await type_and_send(pilot, "and again")
-        await wait_until(pilot, lambda: len(app.session.messages) == 4 and not app.generating and app.session.messages[3].stats.stop_reason == "end_of_turn")
+        await wait_replies(pilot, 1)
     [session] = saved_sessions(sessions_dir)
     assert [m.content for m in session.messages if m.role == "user"] == ["remember me", "and again"]
 
@@ -203,6 +210,6 @@ async def test_corrupt_session_is_reported_and_never_overwritten(make_app, sessi
         await pilot.pause(0.3)
         assert app.session.messages == []
         await type_and_send(pilot, "new chat works")
-        await wait_until(pilot, lambda: len(app.session.messages) == 2 and not app.generating and app.session.messages[1].stats.stop_reason == "end_of_turn")
+        await wait_replies(pilot, 1)
         assert app.session.id != "20260101-000000-abcdef"
     assert bad.read_bytes() == before

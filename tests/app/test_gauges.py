@@ -87,6 +87,12 @@ async def until(pilot, predicate, timeout: float = 3.0) -> None:
         await pilot.pause(0.01)
 
 
+async def settle(pilot) -> None:
+    # Not pilot.pause(): that waits for the process to go CPU-idle, which a sampler ticking
+    # every 20 ms never lets happen, so every call would cost its one-second timeout.
+    await pilot.pause(0.01)
+
+
 def screen_lines(app: App) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
@@ -144,18 +150,18 @@ async def test_tok_s_follows_reply_progress_and_the_final_stats():
         pane = app.pane
         assert "no reply yet" in pane.text()
         pane.reply_started(prompt_tokens=500)
-        await pilot.pause()
+        await settle(pilot)
         assert "prefill" in pane.text()  # waiting for the first token
 
         pane.reply_progress(1, 0.25, 0.25)
         pane.reply_progress(11, 0.75, None)
-        await pilot.pause()
+        await settle(pilot)
         first = pane.query_one("#gauges-reply").plain
         assert "tok/s 20.0" in first and "11 tok" in first
         assert "TTFT 0.25s" in first and "prefill 2.0k/s" in first
 
         pane.reply_progress(211, 3.25, None)
-        await pilot.pause()
+        await settle(pilot)
         second = pane.query_one("#gauges-reply").plain
         assert "tok/s 80.0" in second and "211 tok" in second  # over the last seconds
         assert "decode 70.0/s" in second  # average since the first token
@@ -163,7 +169,7 @@ async def test_tok_s_follows_reply_progress_and_the_final_stats():
         pane.reply_finished(
             ReplyStats(prompt_tokens=500, new_tokens=220, ttft_s=0.25, decode_tps=68.0, total_s=3.5)
         )
-        await pilot.pause()
+        await settle(pilot)
         final = pane.query_one("#gauges-reply").plain
         assert "tok/s 68.0" in final and "220 tok" in final and "total 3.5s" in final
 
@@ -173,7 +179,7 @@ async def test_stopped_reply_says_so():
     async with app.run_test(size=(40, 24)) as pilot:
         app.pane.reply_started(10)
         app.pane.reply_finished(ReplyStats(new_tokens=3, stop_reason="cancelled", total_s=0.4))
-        await pilot.pause()
+        await settle(pilot)
         assert "stopped" in app.pane.query_one("#gauges-reply").plain
 
 
@@ -188,7 +194,7 @@ async def test_generating_samples_faster():
         assert pane.sampler.current_interval == 1.0
         pane.set_generating(True)  # e.g. while a model loads
         assert pane.sampler.current_interval == 0.25
-        await pilot.pause()
+        await settle(pilot)
 
 
 async def test_context_bar_against_the_model_maximum():
@@ -197,14 +203,14 @@ async def test_context_bar_against_the_model_maximum():
         pane = app.pane
         pane.set_model(H100_8B)
         pane.set_context(6000, None)
-        await pilot.pause()
+        await settle(pilot)
         assert "6.0k/8.2k 73%" in pane.query_one("#gauges-context").plain
         pane.set_context(7900, 8192)
-        await pilot.pause()
+        await settle(pilot)
         assert "96%!" in pane.query_one("#gauges-context").plain
         pane.set_context(500, None)
         pane.set_model(None)
-        await pilot.pause()
+        await settle(pilot)
         assert "500 tok, max ?" in pane.query_one("#gauges-context").plain
 
 
@@ -218,7 +224,7 @@ async def test_roofline_compares_decode_speed_with_the_bandwidth_bound():
 
         pane.reply_started(100)
         pane.reply_finished(ReplyStats(new_tokens=200, ttft_s=0.1, decode_tps=104.3, total_s=2))
-        await pilot.pause()
+        await settle(pilot)
         roof = pane.query_one("#gauges-roofline").plain
         assert "104/209 50%" in roof
 
@@ -241,7 +247,7 @@ async def test_roofline_says_what_is_missing():
     async with app.run_test(size=(40, 24)) as pilot:
         assert "n/a: no model" in app.pane.query_one("#gauges-roofline").plain
         app.pane.set_model(ModelInfo(id="m", name="m", device="cuda:0", dtype="bfloat16"))
-        await pilot.pause()
+        await settle(pilot)
         assert "n/a: model size unknown" in app.pane.query_one("#gauges-roofline").plain
 
 
@@ -312,7 +318,7 @@ async def test_narrow_and_short_column_fits_every_line(width):
         pane.reply_progress(1, 0.1, 0.1)
         pane.reply_progress(30, 0.9, None)
         await until(pilot, lambda: "mem" in pane.text())
-        await pilot.pause()
+        await settle(pilot)
         inner = pane.content_region.width
         for section in pane.query("GaugeSection"):
             for line in section.lines(section.size.width):
@@ -341,5 +347,5 @@ async def test_ascii_mode_uses_only_ascii_and_keeps_the_figures():
         assert "[#" in text and "54C" in text
 
         pane.ascii_only = False
-        await pilot.pause()
+        await settle(pilot)
         assert "█" in pane.text() and "54°C" in pane.text()

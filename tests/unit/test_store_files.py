@@ -199,6 +199,7 @@ def test_missing_file_folder_and_wrong_extension_are_load_errors(tmp_path: Path)
         ("nope.toml", "cannot read (No such file or directory)"),
         ("dir.toml", "cannot read"),
         ("notes.txt", "expected .toml or .json"),
+        ("nul\x00.toml", "embedded null byte"),
     ]:
         with pytest.raises(SessionLoadError, match=re.escape(expected)):
             store.load(tmp_path / name)
@@ -224,6 +225,43 @@ def test_a_file_that_failed_to_load_is_never_overwritten(store: SessionStore) ->
     assert "failed to load" in (result.reason or "")
     assert path.read_bytes() == broken
     assert app_store.load(result.path) == s
+
+
+V0_TOML = b"""format_version = 0
+id = "20250301-120000-0a0b0c"
+title = "From a pre-release build"
+created = "2025-03-01T12:00:00+00:00"
+updated = "2025-03-01T12:01:00+00:00"
+model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+[[messages]]
+role = "user"
+text = "Name three colours."
+created = "2025-03-01T12:00:05+00:00"
+
+[[messages]]
+role = "assistant"
+text = "Red, gr"
+created = "2025-03-01T12:00:06+00:00"
+stopped = true
+"""
+
+
+def test_a_format_0_file_opens_unchanged_and_is_upgraded_on_the_next_save(
+    store: SessionStore,
+) -> None:
+    store.directory.mkdir(parents=True)
+    path = store.directory / "20250301-120000-0a0b0c.toml"
+    path.write_bytes(V0_TOML)
+    s = store.load(path)
+    assert path.read_bytes() == V0_TOML  # reading migrates in memory only
+    assert s.model.id == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert [m.content for m in s.messages] == ["Name three colours.", "Red, gr"]
+    assert s.messages[1].stopped
+    s.messages.append(Message("user", "Go on"))
+    assert store.save(s) == path
+    assert path.read_text().startswith("format_version = 1\n")
+    assert store.load(path) == s
 
 
 def test_the_example_sessions_open() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tui.store import (
@@ -161,7 +161,9 @@ def test_damaged_bytes_load_or_raise_session_load_error(
     scratch: Path, case: tuple[bytes, str]
 ) -> None:
     raw, fmt = case
-    load_never_crashes(scratch, raw, fmt)
+    result = load_never_crashes(scratch, raw, fmt)
+    # `--hypothesis-show-statistics` shows both outcomes occur: many edits keep a valid file.
+    event(f"{fmt}: {'refused' if isinstance(result, SessionLoadError) else 'loaded'}")
 
 
 def _locations(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

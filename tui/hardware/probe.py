@@ -15,7 +15,7 @@ from types import ModuleType
 
 from tui.hardware.cpu import CpuReader
 from tui.hardware.nvml import NvmlReader, NvmlUnavailable, load_pynvml
-from tui.hardware.snapshot import HardwareSnapshot, visible_device_filter
+from tui.hardware.snapshot import GpuSnapshot, HardwareSnapshot, visible_device_filter
 from tui.hardware.torch_cuda import read_torch_cuda
 
 
@@ -99,7 +99,7 @@ class HardwareProbe:
                 )
             self._open_locked()
             assert self._cpu is not None
-            gpus = ()
+            gpus: tuple[GpuSnapshot, ...] = ()
             if self._nvml is not None:
                 try:
                     gpus = self._nvml.read(os.getpid())

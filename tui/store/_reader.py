@@ -1,6 +1,6 @@
 """A strict reader for untrusted nested dicts: typed getters whose errors name the bad key.
 
-Used by the codec so each schema rule is one readable line, e.g. `r.int("top_k", 50, min=0)`.
+Used by the codec so each schema rule is one readable line, e.g. `r.integer("top_k", 50, min=0)`.
 Errors are `ShapeError`s carrying a dotted location such as "messages[2].stats.total_s"; the
 codec adds the file name.
 """
@@ -71,7 +71,7 @@ class Reader:
     def _fail(self, key: str, expected: str, value: Any) -> ShapeError:
         return ShapeError(f"{self.loc(key)}: expected {expected}, got {type_name(value)}")
 
-    def str(self, key: str, default: Any = REQUIRED) -> Any:
+    def text(self, key: str, default: Any = REQUIRED) -> Any:
         value = self._get(key, default)
         if value is default and default is not REQUIRED:
             return value
@@ -84,7 +84,7 @@ class Reader:
         return value
 
     def choice(self, key: str, options: Iterable[str], default: Any = REQUIRED) -> Any:
-        value = self.str(key, default)
+        value = self.text(key, default)
         options = tuple(options)
         if value is not default and value not in options:
             raise ShapeError(
@@ -93,7 +93,7 @@ class Reader:
         return value
 
     def timestamp(self, key: str, default: Any = REQUIRED) -> Any:
-        value = self.str(key, default)
+        value = self.text(key, default)
         if value is not default:
             try:
                 datetime.fromisoformat(value)
@@ -101,7 +101,7 @@ class Reader:
                 raise ShapeError(f"{self.loc(key)}: not an ISO 8601 timestamp: {value!r}") from None
         return value
 
-    def int(self, key: str, default: Any = REQUIRED, *, min: int | None = None) -> Any:
+    def integer(self, key: str, default: Any = REQUIRED, *, min: int | None = None) -> Any:
         value = self._get(key, default)
         if value is default and default is not REQUIRED:
             return value
@@ -113,7 +113,7 @@ class Reader:
             raise ShapeError(f"{self.loc(key)}: must be at least {min}, got {value}")
         return value
 
-    def float(
+    def number(
         self,
         key: str,
         default: Any = REQUIRED,
@@ -139,7 +139,7 @@ class Reader:
             raise ShapeError(f"{self.loc(key)}: must be greater than 0, got {value}")
         return value
 
-    def bool(self, key: str, default: Any = REQUIRED) -> Any:
+    def boolean(self, key: str, default: Any = REQUIRED) -> Any:
         value = self._get(key, default)
         if value is default and default is not REQUIRED:
             return value

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from tui.store.files import SaveResult
 from tui.store.session import Session
 
 
 class _Saves(Protocol):
-    def save(self, session: Session) -> Path: ...
+    def save_checked(self, session: Session) -> SaveResult: ...
 
 
 class Autosaver:
@@ -28,7 +29,7 @@ class Autosaver:
     def __init__(
         self,
         store: _Saves,
-        on_saved: Callable[[Path], None] | None = None,
+        on_saved: Callable[[SaveResult], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
     ) -> None:
         self._store = store
@@ -83,7 +84,7 @@ class Autosaver:
 
     def _write(self, session: Session) -> Path | None:
         try:
-            path = self._store.save(session)
+            result = self._store.save_checked(session)
         except Exception as exc:  # noqa: BLE001 - any failure is reported, the chat goes on
             self.last_error = exc
             if self._on_error:
@@ -91,5 +92,5 @@ class Autosaver:
             return None
         self.last_error = None
         if self._on_saved:
-            self._on_saved(path)
-        return path
+            self._on_saved(result)
+        return result.path

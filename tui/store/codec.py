@@ -117,11 +117,11 @@ def session_to_dict(session: Session) -> dict[str, Any]:
 
 def _read_model(r: Reader) -> ModelRef:
     m = ModelRef(
-        id=r.str("id"),
-        revision=r.str("revision", None),
-        dtype=r.str("dtype", None),
-        quantization=r.str("quantization", None),
-        device=r.str("device", None),
+        id=r.text("id"),
+        revision=r.text("revision", None),
+        dtype=r.text("dtype", None),
+        quantization=r.text("quantization", None),
+        device=r.text("device", None),
     )
     r.done()
     return m
@@ -129,11 +129,11 @@ def _read_model(r: Reader) -> ModelRef:
 
 def _read_stats(r: Reader) -> ReplyStats:
     s = ReplyStats(
-        prompt_tokens=r.int("prompt_tokens", min=0),
-        new_tokens=r.int("new_tokens", min=0),
-        ttft_s=r.float("ttft_s", None, min=0.0),
-        decode_tps=r.float("decode_tps", None, min=0.0),
-        total_s=r.float("total_s", min=0.0),
+        prompt_tokens=r.integer("prompt_tokens", min=0),
+        new_tokens=r.integer("new_tokens", min=0),
+        ttft_s=r.number("ttft_s", None, min=0.0),
+        decode_tps=r.number("decode_tps", None, min=0.0),
+        total_s=r.number("total_s", min=0.0),
         stop_reason=r.choice("stop_reason", STOP_REASONS),
     )
     r.done()
@@ -143,13 +143,13 @@ def _read_stats(r: Reader) -> ReplyStats:
 def _read_settings(r: Reader) -> GenerationSettings:
     d = GenerationSettings()  # every setting is optional: a hand-written file may set only some
     g = GenerationSettings(
-        max_new_tokens=r.int("max_new_tokens", d.max_new_tokens, min=1),
-        do_sample=r.bool("do_sample", d.do_sample),
-        temperature=r.float("temperature", d.temperature, min=0.0),
-        top_p=r.float("top_p", d.top_p, min=0.0, max=1.0),
-        top_k=r.int("top_k", d.top_k, min=0),
-        repetition_penalty=r.float("repetition_penalty", d.repetition_penalty, positive=True),
-        seed=r.int("seed", None),
+        max_new_tokens=r.integer("max_new_tokens", d.max_new_tokens, min=1),
+        do_sample=r.boolean("do_sample", d.do_sample),
+        temperature=r.number("temperature", d.temperature, min=0.0),
+        top_p=r.number("top_p", d.top_p, min=0.0, max=1.0),
+        top_k=r.integer("top_k", d.top_k, min=0),
+        repetition_penalty=r.number("repetition_penalty", d.repetition_penalty, positive=True),
+        seed=r.integer("seed", None),
     )
     r.done()
     return g
@@ -159,19 +159,19 @@ def _read_message(r: Reader) -> Message:
     stats, model = r.table("stats"), r.table("model")
     m = Message(
         role=r.choice("role", ROLES),
-        content=r.str("content"),
+        content=r.text("content"),
         created=r.timestamp("created"),
         stats=_read_stats(stats) if stats is not None else None,
         model=_read_model(model) if model is not None else None,
-        error=r.str("error", None),
+        error=r.text("error", None),
     )
     r.done()
     return m
 
 
 def _read_session(r: Reader) -> Session:
-    r.int("format_version")  # checked by the caller; read so done() accepts it
-    sid = r.str("id")
+    r.integer("format_version")  # checked by the caller; read so done() accepts it
+    sid = r.text("id")
     if not is_valid_session_id(sid):
         raise ShapeError(
             f"id: {sid!r} is not a valid session id (letters, digits, '-' and '_' only)"
@@ -179,12 +179,12 @@ def _read_session(r: Reader) -> Session:
     model, settings = r.table("model"), r.table("settings")
     s = Session(
         id=sid,
-        title=r.str("title", ""),
+        title=r.text("title", ""),
         created=r.timestamp("created"),
         updated=r.timestamp("updated"),
         model=_read_model(model) if model is not None else ModelRef(),
         settings=_read_settings(settings) if settings is not None else GenerationSettings(),
-        system_prompt=r.str("system_prompt", ""),
+        system_prompt=r.text("system_prompt", ""),
         messages=[_read_message(m) for m in r.tables("messages")],
         format_version=FORMAT_VERSION,
     )

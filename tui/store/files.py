@@ -14,6 +14,7 @@ Rules (documented for users in sessions/FORMAT.md):
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import os
 import threading
@@ -54,8 +55,16 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _real(path: Path) -> Path:
+    """The path with symlinks resolved; as given for one the OS refuses (e.g. a NUL in it)."""
+    try:
+        return path.resolve()
+    except (OSError, ValueError):
+        return path.absolute()
+
+
 def _same(a: Path, b: Path) -> bool:
-    return a.resolve() == b.resolve()
+    return _real(a) == _real(b)
 
 
 class SessionStore:
@@ -102,14 +111,15 @@ class SessionStore:
         format written by a newer tchat. A file that failed is remembered and never overwritten.
         """
         path = Path(path).expanduser()
-        try:
-            session, raw, _ = self._read(path)
-        except SessionLoadError:
-            with self._lock:
-                self._bad.add(path.resolve())
-            raise
+        # Under the lock, so a save from the autosave thread cannot land between reading the
+        # bytes and remembering their digest (which would make the next save a needless copy).
         with self._lock:
-            self._bad.discard(path.resolve())
+            try:
+                session, raw, _ = self._read(path)
+            except SessionLoadError:
+                self._bad.add(_real(path))
+                raise
+            self._bad.discard(_real(path))
             self._origins[session.id] = _Origin(path.absolute(), _digest(raw))
             self._copies.pop(session.id, None)  # opened again on purpose: save to it again
         return session
@@ -152,7 +162,7 @@ class SessionStore:
             return None
         except OSError as exc:
             return f"{target.name} cannot be read ({exc.strerror}), so it was left as it is"
-        if target.resolve() in self._bad:
+        if _real(target) in self._bad:
             return f"{target.name} failed to load, so it was left as it is"
         origin = self._origins.get(session_id)
         if origin is None or not _same(origin.path, target):
@@ -211,7 +221,7 @@ class SessionStore:
             raise SessionRefError(f"{path}: not a session file in {self.directory}; not deleted")
         path.unlink(missing_ok=True)
         with self._lock:
-            self._bad.discard(path.resolve())
+            self._bad.discard(_real(path))
             for sid in [s for s, o in self._origins.items() if _same(o.path, path)]:
                 del self._origins[sid]
 
@@ -282,7 +292,7 @@ class SessionStore:
                 return path.absolute()
             if len(path.parts) == 1 and (self.directory / path).is_file():
                 return (self.directory / path).absolute()
-            raise SessionRefError(f"{ref}: no such session file")
+            raise SessionRefError(f"{ref!r}: no such session file")
         if not is_valid_session_id(ref):
             raise SessionRefError(
                 f"{ref!r} is not a session id (letters, digits, '-' and '_') "
@@ -300,7 +310,7 @@ class SessionStore:
                 raise SessionRefError(f"{ref!r} matches several sessions: {names}")
         raise SessionRefError(f"no session {ref!r} in {self.directory}")
 
-    def search(self, text: str) -> list[SearchHit]:
+    def search(self, text: str) -> builtins.list[SearchHit]:
         """Sessions whose title or any message contains `text` (case-insensitive), newest first."""
         return search_entries(self.list(), text, lambda p: self._read_raw(p)[0], self._parse)
 

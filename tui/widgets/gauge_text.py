@@ -37,26 +37,30 @@ def glyphs_for(ascii_only: bool) -> Glyphs:
 
 
 def human_bytes(n: float | None) -> str:
-    """Binary units with one letter, three significant digits: 512M, 41.2G, 1.50T."""
+    """Binary units with one letter, three significant digits: 512M, 30.0G, 1.50T."""
     if n is None:
         return "?"
     n = float(n)
-    for unit in ("B", "K", "M", "G", "T", "P"):
-        if abs(n) < 999.5 or unit == "P":
-            if unit == "B":
-                return f"{int(n)}B"
-            return f"{n:.3g}{unit}" if abs(n) >= 10 else f"{n:.2f}{unit}".replace(".00", ".0")
+    for unit in ("B", "K", "M", "G", "T"):
+        if abs(n) < 999.5 or unit == "T":
+            break
         n /= 1024
-    return f"{n:.3g}P"  # pragma: no cover - loop always returns
+    if unit == "B":
+        return f"{int(n)}B"
+    if abs(n) >= 99.95:
+        return f"{n:.0f}{unit}"
+    if abs(n) >= 9.995:
+        return f"{n:.1f}{unit}"
+    return f"{n:.2f}{unit}"
 
 
 def memory_figures(used: float, total: float) -> list[str]:
     """'41.2/80.0G' then shorter fallbacks ('41/80G', '41.2G'): one unit, the total's, so
     the two numbers compare at a glance."""
     unit, scale = "B", 1.0
-    for u in ("K", "M", "G", "T"):
-        if total >= 1024 ** ("KMGT".index(u) + 1) * 0.95:
-            unit, scale = u, float(1024 ** ("KMGT".index(u) + 1))
+    for power, letter in enumerate("KMGT", start=1):
+        if total >= 1024**power * 0.95:
+            unit, scale = letter, float(1024**power)
     u, t = used / scale, total / scale
     options = [f"{u:.1f}/{t:.1f}{unit}"]
     if u >= 9.5:  # rounding to whole units only loses little once the numbers are large

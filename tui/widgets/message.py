@@ -53,18 +53,19 @@ class MessageView(Vertical):
             if message.role == "assistant"
             else Static(Content(text), classes="body")
         )
+        self.meta = Static(Content(""), classes="meta")
 
     def compose(self) -> ComposeResult:
         yield Static(Content(ROLE_LABELS.get(self.message.role, self.message.role)), classes="role")
         yield self.body
-        yield Static(Content(""), classes="meta")
+        yield self.meta
 
     def on_mount(self) -> None:
         self.refresh_meta()
 
     def refresh_meta(self, live: str | None = None) -> None:
         """Show stats, an error, or a live note such as 'waiting for the model…'."""
-        meta = self.query_one(".meta", Static)
+        meta = self.meta
         text = live if live is not None else describe_stats(self.message.stats)
         if self.message.error:
             text = f"{text}\n{self.message.error}" if text else self.message.error
