@@ -32,6 +32,7 @@ from tui.messages import (
     ModelLoadProgressed,
     ReplyChunked,
     ReplyFinished,
+    ReplyStarted,
     SessionSaved,
     SessionSaveFailed,
 )
@@ -39,6 +40,7 @@ from tui.store import SessionLoadError, SessionStore
 from tui.store.autosave import Autosaver
 from tui.store.session import Message, ModelRef, ReplyStats, Session
 from tui.widgets.conversation import Conversation
+from tui.widgets.gauges import GaugesPane
 from tui.widgets.message import MessageView
 from tui.widgets.prompt import PromptInput
 from tui.widgets.status_line import StatusLine
@@ -72,6 +74,7 @@ class TchatApp(App[None]):
         Binding("ctrl+n", "new_chat", "New chat", id="new_chat"),
         Binding("f2", "edit_system", "System prompt", id="edit_system"),
         Binding("f3", "change_theme", "Theme", id="change_theme"),
+        Binding("ctrl+g", "toggle_gauges", "Gauges", id="toggle_gauges"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
@@ -120,6 +123,12 @@ class TchatApp(App[None]):
         # Held, not queried: messages that arrive while the app shuts down still find them.
         self.conversation = Conversation(id="conversation")
         self.status = StatusLine(id="status")
+        # NVML is skipped when the user asked for the CPU: no GPU gauges to explain then.
+        from tui.hardware import HardwareProbe
+
+        self.probe = HardwareProbe(use_nvml=self.launch.device != "cpu")
+        self.gauges = GaugesPane(self.probe, id="gauges")
+        self._gauges_chosen: bool | None = None  # None: follow the terminal width
 
     def get_line_filters(self):  # noqa: ANN201 - Textual's own signature
         return themes.no_color_filters(self, super().get_line_filters())
@@ -130,7 +139,11 @@ class TchatApp(App[None]):
         with Horizontal(id="body"):
             with Vertical(id="chat"):
                 yield self.conversation
-                yield PromptInput(id="prompt")
+                yield PromptInput(
+                    id="prompt",
+                    placeholder="Message the model · Enter send · ctrl+j new line · F1 keys",
+                )
+            yield self.gauges
         yield self.status
         yield Footer()
 
@@ -138,8 +151,26 @@ class TchatApp(App[None]):
     def generating(self) -> bool:
         return self.cancel_event is not None
 
+    def on_resize(self) -> None:
+        self._fit_gauges()
+
+    def _fit_gauges(self) -> None:
+        """Side pane on wide terminals; under 100 columns the chat gets the room unless the
+        user asked for the gauges with ctrl+g."""
+        wide = self.size.width >= 100
+        show = wide if self._gauges_chosen is None else self._gauges_chosen
+        self.gauges.display = show
+        self.gauges.set_class(not wide, "-compact")
+
+    def action_toggle_gauges(self) -> None:
+        self._gauges_chosen = not self.gauges.display
+        self._fit_gauges()
+
     async def on_mount(self) -> None:
+        self._fit_gauges()
         self._install_signal_handlers()
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)  # binding ids -> keys, from config.toml
         self.query_one(PromptInput).focus()
         if self.config_problem:
             self.notify(self.config_problem, title="Config file ignored", severity="error")
@@ -182,13 +213,8 @@ class TchatApp(App[None]):
             return
         if self.launch.system is not None:
             self.session.system_prompt = self.launch.system
-        self._close_interrupted_reply()
-
-    def _close_interrupted_reply(self) -> None:
-        """A reply saved mid-stream (the app died) is kept, marked as interrupted."""
-        for message in self.session.messages:
-            if message.stats and message.stats.stop_reason == "streaming":
-                message.stats.stop_reason = "cancelled"
+        # A reply saved mid-stream (the app died) keeps stop_reason "streaming": it is shown
+        # as interrupted, with the text that reached the disk.
 
     def _load_spec(self) -> LoadSpec:
         model = self.launch.model
@@ -222,6 +248,7 @@ class TchatApp(App[None]):
         self.post_message(ModelLoaded(info))
 
     def on_model_load_progressed(self, event: ModelLoadProgressed) -> None:
+        self.gauges.set_generating(True)  # watch memory fill up while the model loads
         pct = f" {event.fraction:.0%}" if event.fraction is not None else ""
         self.status.activity = f"{event.text}{pct}"
         if self.reply_view is not None and self.waiting_for_model:
@@ -234,15 +261,18 @@ class TchatApp(App[None]):
             f" · {info.quantization}" if info.quantization else ""
         )
         self.status.activity = f"ready (loaded in {info.load_s:.1f} s)"
+        self.gauges.set_generating(False)
+        self.gauges.set_model(info)
         if info.template_note:
             await self.conversation.notice(info.template_note, kind="warning")
-        self._update_context()
+        self.count_context()
         if self.waiting_for_model:
             self.waiting_for_model = False
             self._generate_pending()
 
     async def on_model_load_failed(self, event: ModelLoadFailed) -> None:
         self.status.activity = "no model loaded"
+        self.gauges.set_generating(False)
         text = f"{event.error}\n{event.hint}".strip()
         self.notify(text, title="Model not loaded", severity="error", timeout=20)
         await self.conversation.notice(text, kind="error")
@@ -299,6 +329,7 @@ class TchatApp(App[None]):
                 ReplyFinished(ReplyStats(stop_reason="error"), f"{type(exc).__name__}: {exc}")
             )
             return
+        self.post_message(ReplyStarted(reply.stats.prompt_tokens))
         try:
             pump(
                 reply,
@@ -311,6 +342,10 @@ class TchatApp(App[None]):
             reply.error = f"{type(exc).__name__}: {exc}"
         self.post_message(ReplyFinished(reply.stats, reply.error))
 
+    def on_reply_started(self, event: ReplyStarted) -> None:
+        self.gauges.reply_started(event.prompt_tokens)
+        self._update_context(event.prompt_tokens)
+
     async def on_reply_chunked(self, event: ReplyChunked) -> None:
         if self.reply_message is None or self.reply_view is None:
             return
@@ -320,6 +355,7 @@ class TchatApp(App[None]):
         speed = (event.new_tokens - 1) / decoding if event.new_tokens > 1 and decoding > 0 else 0
         self.reply_view.refresh_meta(f"{event.new_tokens} tokens · {speed:.1f} tok/s")
         self.status.activity = f"{speed:.1f} tok/s"
+        self.gauges.reply_progress(event.new_tokens, event.elapsed_s, event.ttft_s)
         if time.monotonic() - self._last_stream_save >= STREAM_SAVE_INTERVAL_S:
             self._last_stream_save = time.monotonic()
             self._save()
@@ -335,6 +371,7 @@ class TchatApp(App[None]):
             return
         message.stats = stats
         message.error = error
+        self.gauges.reply_finished(stats)
         await view.finish()
         self._save()
         if stats.decode_tps:
@@ -365,6 +402,15 @@ class TchatApp(App[None]):
             device=info.device,
         )
 
+    @work(thread=True, exclusive=True, group="context", exit_on_error=False)
+    def count_context(self) -> None:
+        """Exact prompt size of the chat so far (a resumed chat can be long): off the UI."""
+        messages = self.session.chat_messages()
+        if not messages or self.model_info is None:
+            return
+        used = self.backend.count_tokens(messages)
+        self.call_from_thread(self._update_context, used)
+
     def _update_context(self, used: int | None = None) -> None:
         if used is None:
             used = sum(len(m.content) for m in self.session.messages) // 4  # rough, pre-load
@@ -372,6 +418,7 @@ class TchatApp(App[None]):
         else:
             approx = ""
         limit = self.model_info.context_length if self.model_info else None
+        self.gauges.set_context(used, limit)
         self.status.context = f"ctx {approx}{used}/{limit}" if limit else f"ctx {approx}{used}"
 
     # ---- saving --------------------------------------------------------------------------
@@ -465,6 +512,9 @@ class TchatApp(App[None]):
         self.save_now()
         self.autosaver.close()
         self.exit()
+
+    def on_unmount(self) -> None:
+        self.probe.close()
 
     def action_edit_system(self) -> None:
         from tui.screens.system_prompt import SystemPromptScreen

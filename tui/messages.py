@@ -33,6 +33,13 @@ class ModelLoadFailed(Message):
 
 
 @dataclass
+class ReplyStarted(Message):
+    """Generation began on a prompt of `prompt_tokens` tokens."""
+
+    prompt_tokens: int
+
+
+@dataclass
 class ReplyChunked(Message):
     """A batch of reply text, with the token count and timings so far."""
 

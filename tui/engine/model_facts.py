@@ -198,8 +198,8 @@ _FALLBACK_CAUSAL_TYPES = frozenset(
 
 
 @lru_cache(maxsize=1)
-def causal_model_types() -> frozenset[str]:
-    """Model types `AutoModelForCausalLM` can load, read from transformers' own mapping.
+def causal_lm_classes() -> dict[str, str]:
+    """model_type -> class `AutoModelForCausalLM` loads for it, from transformers' own mapping.
 
     The mapping lives in `transformers/models/auto/modeling_auto.py`, and importing it costs
     ~2.5 s and torch. Its source is a literal list of ("model_type", "ClassName") pairs, so we
@@ -217,10 +217,17 @@ def causal_model_types() -> frozenset[str]:
             r"^MODEL_FOR_CAUSAL_LM_MAPPING_NAMES\s*=\s*OrderedDict\((.*?)^\)", text, re.M | re.S
         )
         if match:
-            types = frozenset(re.findall(r'^\s*\(\s*"([^"]+)"\s*,', match.group(1), re.M))
-            if types:
-                return types
-    return _FALLBACK_CAUSAL_TYPES
+            pairs = re.findall(r'^\s*\(\s*"([^"]+)"\s*,\s*"([^"]+)"', match.group(1), re.M)
+            if pairs:
+                return dict(pairs)
+    fallback = dict.fromkeys(_FALLBACK_CAUSAL_TYPES, "")
+    fallback["gemma3"] = "Gemma3ForConditionalGeneration"
+    return fallback
+
+
+def causal_model_types() -> frozenset[str]:
+    """Model types AutoModelForCausalLM can load."""
+    return frozenset(causal_lm_classes())
 
 
 def causal_lm_problem(cfg: dict[str, Any]) -> str | None:
@@ -230,17 +237,17 @@ def causal_lm_problem(cfg: dict[str, Any]) -> str | None:
     model type alone is ambiguous (`bert` is in the causal mapping via BertLMHeadModel, yet a
     BertForMaskedLM checkpoint is no chat model). *ForCausalLM / *LMHeadModel / *WithLMHead
     are causal. *ForConditionalGeneration counts only when AutoModelForCausalLM maps its model
-    type (Gemma 3 and similar), since that is the class the backend loads with: T5, Whisper and
-    Llava-style wrappers are excluded. Without `architectures`, a remote-code `auto_map` entry
+    type to that very class (Gemma 3 and similar), since that is what the backend loads:
+    T5, Whisper (whose causal entry is its bare decoder) and Llava-style wrappers are excluded. Without `architectures`, a remote-code `auto_map` entry
     for AutoModelForCausalLM or a model type in the causal mapping is enough.
     """
     archs = [a for a in cfg.get("architectures") or [] if isinstance(a, str)]
     model_type = cfg.get("model_type")
-    known = causal_model_types()
+    known = causal_lm_classes()
     if archs:
         if any(a.endswith(_CAUSAL_SUFFIXES) for a in archs):
             return None
-        if any(a.endswith("ForConditionalGeneration") for a in archs) and model_type in known:
+        if isinstance(model_type, str) and known.get(model_type) in archs:
             return None
         return f"{archs[0]} is not a causal language model"
     auto_map = cfg.get("auto_map")

@@ -212,7 +212,7 @@ class GaugesPane(Widget):
         self._ctx_used: int | None = None
         self._ctx_max: int | None = None
         self._cpu_bw: float | None = None
-        self._cpu_bw_state = "unknown"  # unknown | measuring | known | failed
+        self._cpu_bw_state = "unknown"  # unknown | deferred | measuring | known | failed
         # the reply in flight (or the last one)
         self._generating = False
         self._streaming = False
@@ -319,6 +319,8 @@ class GaugesPane(Widget):
             self._ensure_cpu_bandwidth()
 
     def reply_started(self, prompt_tokens: int) -> None:
+        """A reply is being generated for a prompt of `prompt_tokens` tokens. Also switches to
+        fast sampling, so the app need not call set_generating around replies."""
         self._streaming = True
         self._prompt_tokens = prompt_tokens
         self._new_tokens = 0
@@ -354,6 +356,8 @@ class GaugesPane(Widget):
         self._refresh("reply", "roofline")
 
     def reply_finished(self, stats: ReplyStats) -> None:
+        """The reply ended (any stop reason): its final figures replace the live ones and stay
+        until the next reply starts."""
         self._streaming = False
         self._last_stats = stats
         self._new_tokens = stats.new_tokens
