@@ -26,6 +26,7 @@ from tui.cli import LaunchConfig
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
 from tui.engine.pump import pump
+from tui.hardware import HardwareProbe
 from tui.messages import (
     ModelLoaded,
     ModelLoadFailed,
@@ -83,6 +84,7 @@ class TchatApp(App[None]):
         launch: LaunchConfig | None = None,
         backend: Backend | None = None,
         config: Config | None = None,
+        probe: HardwareProbe | None = None,
     ) -> None:
         super().__init__()
         self.launch = launch or LaunchConfig()
@@ -124,9 +126,7 @@ class TchatApp(App[None]):
         self.conversation = Conversation(id="conversation")
         self.status = StatusLine(id="status")
         # NVML is skipped when the user asked for the CPU: no GPU gauges to explain then.
-        from tui.hardware import HardwareProbe
-
-        self.probe = HardwareProbe(use_nvml=self.launch.device != "cpu")
+        self.probe = probe or HardwareProbe(use_nvml=self.launch.device != "cpu")
         self.gauges = GaugesPane(self.probe, id="gauges")
         self._gauges_chosen: bool | None = None  # None: follow the terminal width
 

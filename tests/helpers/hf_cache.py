@@ -17,6 +17,24 @@ from typing import Any
 
 from tests.helpers.tiny_models import build_tokenizer
 
+# Mixtral-8x7B's config.json (the fields sizes depend on): 46.7B total, 12.9B active.
+MIXTRAL_8X7B: dict[str, Any] = {
+    "architectures": ["MixtralForCausalLM"],
+    "model_type": "mixtral",
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "vocab_size": 32000,
+    "num_local_experts": 8,
+    "num_experts_per_tok": 2,
+    "max_position_embeddings": 32768,
+    "sliding_window": None,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+}
+
 
 def place_in_cache(folder: Path, cache: Path, repo_id: str, commit: str | None = None) -> Path:
     """Copy `folder` into `cache` as repo `repo_id` and return the snapshot folder."""

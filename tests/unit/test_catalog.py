@@ -180,8 +180,10 @@ def test_fifty_cached_models_list_quickly(
     started = time.perf_counter()
     cat = list_models()  # a second opening of the picker
     elapsed = time.perf_counter() - started
-    print(f"\nlisted {len(cat.entries)} models: first {cold * 1000:.0f} ms, "
-          f"again {elapsed * 1000:.0f} ms")
+    print(
+        f"\nlisted {len(cat.entries)} models: first {cold * 1000:.0f} ms, "
+        f"again {elapsed * 1000:.0f} ms"
+    )
     assert len(first.entries) == len(cat.entries)
     assert sum(e.kind == "hf-cache" for e in cat.entries) == 50
     assert all(e.facts.parameters for e in cat.entries)

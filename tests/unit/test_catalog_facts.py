@@ -30,23 +30,6 @@ from tui.engine.model_facts import (
     read_gguf_header,
 )
 
-MIXTRAL_8X7B = {
-    "architectures": ["MixtralForCausalLM"],
-    "model_type": "mixtral",
-    "hidden_size": 4096,
-    "intermediate_size": 14336,
-    "num_hidden_layers": 32,
-    "num_attention_heads": 32,
-    "num_key_value_heads": 8,
-    "vocab_size": 32000,
-    "num_local_experts": 8,
-    "num_experts_per_tok": 2,
-    "max_position_embeddings": 32768,
-    "sliding_window": None,
-    "tie_word_embeddings": False,
-    "torch_dtype": "bfloat16",
-}
-
 
 def _ground_truth(folder: Path) -> tuple[int, int, int | None]:
     """(total, active, expert params) of the model as Transformers loads it."""
@@ -62,8 +45,11 @@ def _ground_truth(folder: Path) -> tuple[int, int, int | None]:
     )
     cfg = model.config
     n_experts = next(
-        (getattr(cfg, k) for k in ("num_local_experts", "num_experts", "n_routed_experts")
-         if getattr(cfg, k, None)),
+        (
+            getattr(cfg, k)
+            for k in ("num_local_experts", "num_experts", "n_routed_experts")
+            if getattr(cfg, k, None)
+        ),
         None,
     )
     if not n_experts:
@@ -147,7 +133,7 @@ def test_template_and_context_come_from_the_folder(
 
 
 def test_mixtral_8x7b_is_46_7b_total_12_9b_active() -> None:
-    facts = facts_from_config(MIXTRAL_8X7B)
+    facts = facts_from_config(hf_cache.MIXTRAL_8X7B)
     assert facts.parameters == pytest.approx(46.7e9, rel=0.002)
     assert facts.active_parameters == pytest.approx(12.9e9, rel=0.003)
     assert format_params(facts) == "46.7B total, 12.9B active"
@@ -158,18 +144,33 @@ def test_mixtral_8x7b_is_46_7b_total_12_9b_active() -> None:
     ("cfg", "total", "active"),
     [
         (  # Llama-2-7B: the published count is 6,738,415,616
-            {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 4096,
-             "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32,
-             "vocab_size": 32000},
+            {
+                "model_type": "llama",
+                "architectures": ["LlamaForCausalLM"],
+                "hidden_size": 4096,
+                "intermediate_size": 11008,
+                "num_hidden_layers": 32,
+                "num_attention_heads": 32,
+                "vocab_size": 32000,
+            },
             6_738_415_616,
             6_738_415_616,
         ),
         (  # Qwen3-30B-A3B: 30.5B total, 3.3B active per its model card
-            {"model_type": "qwen3_moe", "architectures": ["Qwen3MoeForCausalLM"],
-             "hidden_size": 2048, "moe_intermediate_size": 768, "intermediate_size": 6144,
-             "num_hidden_layers": 48, "num_attention_heads": 32, "num_key_value_heads": 4,
-             "head_dim": 128, "num_experts": 128, "num_experts_per_tok": 8,
-             "vocab_size": 151936},
+            {
+                "model_type": "qwen3_moe",
+                "architectures": ["Qwen3MoeForCausalLM"],
+                "hidden_size": 2048,
+                "moe_intermediate_size": 768,
+                "intermediate_size": 6144,
+                "num_hidden_layers": 48,
+                "num_attention_heads": 32,
+                "num_key_value_heads": 4,
+                "head_dim": 128,
+                "num_experts": 128,
+                "num_experts_per_tok": 8,
+                "vocab_size": 151936,
+            },
             30.5e9,
             3.3e9,
         ),
@@ -183,7 +184,12 @@ def test_published_sizes_from_config(cfg: dict, total: float, active: float) -> 
 
 def test_format_count_reads_like_model_cards() -> None:
     assert [format_count(n) for n in (134_515_008, 6.74e9, 46.7e9, 671e9, 1.2e12, 512)] == [
-        "135M", "6.74B", "46.7B", "671B", "1.2T", "512"
+        "135M",
+        "6.74B",
+        "46.7B",
+        "671B",
+        "1.2T",
+        "512",
     ]
 
 
@@ -218,7 +224,9 @@ def test_context_length_ignores_sliding_window() -> None:
     cfg = {"max_position_embeddings": 32768, "sliding_window": 4096}
     assert context_length_from_config(cfg) == 32768
     assert context_length_from_config({"n_positions": 1024}) == 1024
-    assert context_length_from_config({"text_config": {"max_position_embeddings": 131072}}) == 131072
+    assert (
+        context_length_from_config({"text_config": {"max_position_embeddings": 131072}}) == 131072
+    )
 
 
 def test_broken_weights_header_falls_back_to_config(tiny_model: Path, tmp_path: Path) -> None:

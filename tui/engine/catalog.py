@@ -129,7 +129,12 @@ def _folder_entry(
         facts = facts_from_folder(folder, size_on_disk=size_on_disk)
     except FactsError as exc:
         return CatalogEntry(
-            model_id, name, kind, folder, revision=revision, error=str(exc),
+            model_id,
+            name,
+            kind,
+            folder,
+            revision=revision,
+            error=str(exc),
             hint="Fix or re-download the model; its config.json must be valid JSON.",
         )
     return CatalogEntry(model_id, name, kind, folder, facts, revision=revision)
@@ -194,8 +199,12 @@ def _scan_hub_cache(cache: Path, out: _Collector) -> None:
         if (snapshot / "config.json").exists():
             out.add(
                 _folder_entry(
-                    snapshot, "hf-cache", repo.repo_id, repo.repo_id,
-                    revision=rev.commit_hash, size_on_disk=rev.size_on_disk,
+                    snapshot,
+                    "hf-cache",
+                    repo.repo_id,
+                    repo.repo_id,
+                    revision=rev.commit_hash,
+                    size_on_disk=rev.size_on_disk,
                 )
             )
             continue
@@ -205,8 +214,13 @@ def _scan_hub_cache(cache: Path, out: _Collector) -> None:
             entry = _gguf_entry(path, "hf-cache")
             out.add(
                 CatalogEntry(
-                    entry.id, f"{repo.repo_id}/{entry.name}", "hf-cache", path, entry.facts,
-                    revision=rev.commit_hash, error=entry.error,
+                    entry.id,
+                    f"{repo.repo_id}/{entry.name}",
+                    "hf-cache",
+                    path,
+                    entry.facts,
+                    revision=rev.commit_hash,
+                    error=entry.error,
                 )
             )
         if not ggufs:
@@ -320,14 +334,15 @@ def describe(text: str, *, hub_cache: Path | None = None) -> CatalogEntry:
             return CatalogEntry(model, path.name, "gguf", path, error=f"no GGUF file at {path}")
         return _not_causal_as_error(_gguf_entry(path, "gguf"))
     if path.is_dir():
-        return _not_causal_as_error(
-            _folder_entry(path, "folder", str(path.resolve()), path.name)
-        )
+        return _not_causal_as_error(_folder_entry(path, "folder", str(path.resolve()), path.name))
     if path.exists() or model.startswith((".", "/", "~")):
         return CatalogEntry(model, path.name, "folder", path, error=f"{path} is not a model folder")
     if not model or model.count("/") > 1 or " " in model:
         return CatalogEntry(
-            model, model, "typed", None,
+            model,
+            model,
+            "typed",
+            None,
             error=f"'{model}' is neither a file, a folder nor a Hugging Face id",
         )
     found = _cached_snapshot(hub_cache or hub_cache_dir(), model)
@@ -338,7 +353,10 @@ def describe(text: str, *, hub_cache: Path | None = None) -> CatalogEntry:
         )
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
     return CatalogEntry(
-        model, model, "typed", None,
+        model,
+        model,
+        "typed",
+        None,
         error=f"{model} is not in the local cache and HF_HUB_OFFLINE is set" if offline else None,
         hint="Not downloaded yet: size and context are unknown until it is fetched on load.",
     )
@@ -349,8 +367,14 @@ def _not_causal_as_error(entry: CatalogEntry) -> CatalogEntry:
     if reason is None:
         return entry
     return CatalogEntry(
-        entry.id, entry.name, entry.kind, entry.path, entry.facts, entry.revision,
-        error=reason, hint="tchat chats with causal language models (…ForCausalLM) only.",
+        entry.id,
+        entry.name,
+        entry.kind,
+        entry.path,
+        entry.facts,
+        entry.revision,
+        error=reason,
+        hint="tchat chats with causal language models (…ForCausalLM) only.",
     )
 
 

@@ -205,8 +205,8 @@ def _fits(value: bool | None) -> str:
 def render_estimate(est: Estimate, device: str = "device") -> list[str]:
     """Plain-text lines (no markup) for the picker's detail pane or a log:
 
-        precision   weights   KV @4096   total     fits  ≤ tok/s
-        bf16/fp16   14 GB     537 MB     15.1 GB   yes   239
+    precision   weights   KV @4096   total     fits  ≤ tok/s
+    bf16/fp16   14 GB     537 MB     15.1 GB   yes   239
     """
     header = ("precision", "weights", f"KV @{est.context_tokens}", "total", "fits", "≤ tok/s")
     table = [header] + [
@@ -221,7 +221,10 @@ def render_estimate(est: Estimate, device: str = "device") -> list[str]:
         for r in est.rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
     facts = [f"{device}: {format_bytes(est.free_bytes)} free"]
     if est.bandwidth_bytes_per_s:
         facts.append(f"{format_bytes(est.bandwidth_bytes_per_s)}/s memory bandwidth")

@@ -35,6 +35,7 @@ class FakeBackend(Backend):
         fail_load: str | None = None,
         reply_for: Callable[[list[dict[str, str]]], str] | None = None,
         context_length: int = 2048,
+        device: str = "cpu",
     ) -> None:
         self.script = script
         self.delay = delay
@@ -43,6 +44,7 @@ class FakeBackend(Backend):
         self.fail_load = fail_load
         self.reply_for = reply_for
         self.context_length = context_length
+        self.device = device
         self.info: ModelInfo | None = None
         self.prompts: list[list[dict[str, str]]] = []  # what each reply was asked, for tests
 
@@ -55,8 +57,8 @@ class FakeBackend(Backend):
         self.info = ModelInfo(
             id=spec.model or "fake",
             name=spec.model or "fake",
-            device="cpu",
-            dtype="fp32",
+            device=self.device,
+            dtype="fp32" if self.device == "cpu" else "bf16",
             context_length=self.context_length,
             parameters=1_000_000,
             load_s=self.load_delay,

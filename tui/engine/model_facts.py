@@ -102,7 +102,7 @@ def format_bytes(n: float | None) -> str:
 
 
 def format_params(facts: ModelFacts) -> str:
-    """"135M" for a dense model, "46.7B total, 12.9B active" for an MoE, "?" if unknown."""
+    """ "135M" for a dense model, "46.7B total, 12.9B active" for an MoE, "?" if unknown."""
     if facts.parameters is None:
         return "?"
     total = format_count(facts.parameters)
@@ -137,7 +137,7 @@ _DTYPE_SHORT = {
 
 
 def short_dtype(name: str | None) -> str | None:
-    """"torch.bfloat16", "bfloat16" or "BF16" -> "bf16"; unknown names pass through."""
+    """ "torch.bfloat16", "bfloat16" or "BF16" -> "bf16"; unknown names pass through."""
     if not name:
         return None
     key = str(name).removeprefix("torch.")
@@ -237,9 +237,10 @@ def causal_lm_problem(cfg: dict[str, Any]) -> str | None:
     model type alone is ambiguous (`bert` is in the causal mapping via BertLMHeadModel, yet a
     BertForMaskedLM checkpoint is no chat model). *ForCausalLM / *LMHeadModel / *WithLMHead
     are causal. *ForConditionalGeneration counts only when AutoModelForCausalLM maps its model
-    type to that very class (Gemma 3 and similar), since that is what the backend loads:
-    T5, Whisper (whose causal entry is its bare decoder) and Llava-style wrappers are excluded. Without `architectures`, a remote-code `auto_map` entry
-    for AutoModelForCausalLM or a model type in the causal mapping is enough.
+    type to that very class (Gemma 3 and similar), since that is what the backend loads: T5,
+    Whisper (whose causal entry is its bare decoder) and Llava-style wrappers are excluded.
+    Without `architectures`, a remote-code `auto_map` entry for AutoModelForCausalLM or a model
+    type in the causal mapping is enough.
     """
     archs = [a for a in cfg.get("architectures") or [] if isinstance(a, str)]
     model_type = cfg.get("model_type")
@@ -348,8 +349,9 @@ def moe_from_config(cfg: dict[str, Any]) -> MoEInfo | None:
     shared = _first_int(cfgs, "n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
     if shared is None and _first_int(cfgs, "shared_expert_intermediate_size"):
         shared = 1  # Qwen MoE: one shared expert, sized separately
-    return MoEInfo(num_experts=experts, experts_per_token=min(per_token, experts),
-                   shared_experts=shared or 0)
+    return MoEInfo(
+        num_experts=experts, experts_per_token=min(per_token, experts), shared_experts=shared or 0
+    )
 
 
 # Families whose MLP is two matrices (up, down) instead of the gated three (gate, up, down).
@@ -370,9 +372,7 @@ def _moe_layer_ids(cfg: dict[str, Any], layers: int) -> list[int]:
             only_mlp = {i for i in c["mlp_only_layers"] if isinstance(i, int)}
             break
     return [
-        i
-        for i in range(layers)
-        if i >= first_dense and i not in only_mlp and (i + 1) % step == 0
+        i for i in range(layers) if i >= first_dense and i not in only_mlp and (i + 1) % step == 0
     ]
 
 
@@ -663,11 +663,24 @@ def facts_from_folder(folder: Path, *, size_on_disk: int | None = None) -> Model
 # -- GGUF --------------------------------------------------------------------------------------
 
 # GGUF value types (the spec's numbering, also gguf.GGUFValueType): struct format per scalar.
-_GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
-                 10: "<Q", 11: "<q", 12: "<d"}
+_GGUF_SCALARS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
 _GGUF_STRING, _GGUF_ARRAY = 8, 9
 # GGUF architectures that are encoders or embedders, not chat models.
-_GGUF_NOT_CAUSAL = frozenset("bert nomic-bert nomic-bert-moe jina-bert-v2 t5 t5encoder clip".split())
+_GGUF_NOT_CAUSAL = frozenset(
+    "bert nomic-bert nomic-bert-moe jina-bert-v2 t5 t5encoder clip".split()
+)
 _SHARD = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.I)
 
 
@@ -765,7 +778,7 @@ def _ggml_type_name(type_id: int) -> str:
 
 
 def _gguf_file_type(meta: dict[str, Any], tensors: list[tuple[str, tuple[int, ...], int]]) -> str:
-    """"Q4_1" from general.file_type, else the type holding most elements."""
+    """ "Q4_1" from general.file_type, else the type holding most elements."""
     file_type = meta.get("general.file_type")
     if isinstance(file_type, int):
         try:
@@ -832,7 +845,9 @@ def facts_from_gguf(path: Path) -> ModelFacts:
     if n_experts and n_experts > 1 and per_token:
         moe = MoEInfo(n_experts, min(per_token, n_experts), num("expert_shared_count") or 0)
     file_type = _gguf_file_type(meta, tensors)
-    not_causal = f"GGUF architecture '{arch}' is not a causal LM" if arch in _GGUF_NOT_CAUSAL else None
+    not_causal = (
+        f"GGUF architecture '{arch}' is not a causal LM" if arch in _GGUF_NOT_CAUSAL else None
+    )
     facts = ModelFacts(
         parameters=params or None,
         param_source="gguf",
