@@ -122,6 +122,9 @@ class TchatApp(App[None]):
         self._last_stream_save = 0.0
         self._after_reply: str | None = None  # "new_chat" / "quit" once the reply stops
         self.replies_finished = 0  # counts fully handled replies; tests and benches wait on it
+        self._continue_final = False  # the reply in flight carries on a stopped one
+        self._tokens_before = 0
+        self.editing: Message | None = None  # a user message being edited in the prompt
         # Held, not queried: messages that arrive while the app shuts down still find them.
         self.conversation = Conversation(id="conversation")
         self.status = StatusLine(id="status")
@@ -294,13 +297,22 @@ class TchatApp(App[None]):
         await self.conversation.add(user)
         await self._start_reply()
 
-    async def _start_reply(self) -> None:
+    async def _start_reply(self, carry_on: MessageView | None = None) -> None:
+        """Start a new reply to the chat so far, or (`carry_on`) continue a stopped one."""
         prompt_messages = self.session.chat_messages()
-        reply = Message("assistant", "", stats=ReplyStats(stop_reason="streaming"))
-        reply.model = self._model_ref()
-        self.session.messages.append(reply)
-        self.reply_message = reply
-        self.reply_view = await self.conversation.add(reply)
+        self._continue_final = carry_on is not None
+        if carry_on is None:
+            reply = Message("assistant", "", stats=ReplyStats(stop_reason="streaming"))
+            reply.model = self._model_ref()
+            self.session.messages.append(reply)
+            self.reply_message = reply
+            self.reply_view = await self.conversation.add(reply)
+        else:
+            self.reply_message, self.reply_view = carry_on.message, carry_on
+            self._tokens_before = carry_on.message.stats.new_tokens if carry_on.message.stats else 0
+            carry_on.message.stats = ReplyStats(stop_reason="streaming")
+            carry_on.message.error = None
+            await carry_on.restart_stream()
         self._prompt_messages = prompt_messages
         if self.model_info is None:
             self.waiting_for_model = True
@@ -315,12 +327,14 @@ class TchatApp(App[None]):
         self._last_stream_save = time.monotonic()
         self.reply_view.refresh_meta("thinking…")
         self.status.activity = "generating…"
-        self.generate(self._prompt_messages, self.cancel_event)
+        self.generate(self._prompt_messages, self.cancel_event, self._continue_final)
 
     @work(thread=True, group="reply", exit_on_error=False)
-    def generate(self, messages: list[dict[str, str]], cancel: threading.Event) -> None:
+    def generate(
+        self, messages: list[dict[str, str]], cancel: threading.Event, continue_final: bool
+    ) -> None:
         try:
-            reply = self.backend.stream(messages, self.session.settings, cancel)
+            reply = self.backend.stream(messages, self.session.settings, cancel, continue_final)
         except EngineError as exc:
             self.post_message(ReplyFinished(ReplyStats(stop_reason="error"), str(exc)))
             return
@@ -369,6 +383,9 @@ class TchatApp(App[None]):
         self.reply_message = self.reply_view = None
         if message is None or view is None:
             return
+        if self._continue_final:
+            stats.new_tokens += self._tokens_before  # the reply counts all its tokens
+            self._continue_final, self._tokens_before = False, 0
         message.stats = stats
         message.error = error
         self.gauges.reply_finished(stats)

@@ -89,9 +89,11 @@ class Backend(ABC):
         messages: list[dict[str, str]],
         settings: GenerationSettings,
         cancel: threading.Event,
+        continue_final: bool = False,
     ) -> Reply:
         """Start a reply to `messages` (chat-template format). Setting `cancel` stops it
-        between tokens; the reply then ends with stop_reason "cancelled"."""
+        between tokens; the reply then ends with stop_reason "cancelled". With
+        `continue_final`, the last message is an unfinished assistant reply to carry on."""
 
     @abstractmethod
     def count_tokens(self, messages: list[dict[str, str]]) -> int:

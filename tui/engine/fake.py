@@ -76,11 +76,15 @@ class FakeBackend(Backend):
         messages: list[dict[str, str]],
         settings: GenerationSettings,
         cancel: threading.Event,
+        continue_final: bool = False,
     ) -> Reply:
         if self.info is None:
             raise EngineError("No model is loaded yet.")
         self.prompts.append([dict(m) for m in messages])
         text = self.reply_for(messages) if self.reply_for else self.script
+        partial = messages[-1]["content"] if continue_final and messages else ""
+        if partial and text.startswith(partial):
+            text = text[len(partial) :]  # carry on where the stopped reply left off
         tokens = re.findall(r"\s*\S+|\s+", text)
         started = time.perf_counter()
         reply = Reply(chunks=iter(()), stats=ReplyStats(prompt_tokens=self.count_tokens(messages)))

@@ -266,13 +266,16 @@ class TransformersBackend(Backend):
 
     # ---- generation ----------------------------------------------------------------------
 
-    def _encode(self, messages: list[dict[str, str]]) -> Any:
+    def _encode(self, messages: list[dict[str, str]], continue_final: bool = False) -> Any:
         if self.model is None:
             raise EngineError("No model is loaded yet.")
-        enc = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        return self.tokenizer.apply_chat_template(
+            messages,
+            add_generation_prompt=not continue_final,
+            continue_final_message=continue_final,
+            return_tensors="pt",
+            return_dict=True,
         )
-        return enc
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return int(self._encode(messages)["input_ids"].shape[-1])
@@ -288,11 +291,12 @@ class TransformersBackend(Backend):
         messages: list[dict[str, str]],
         settings: GenerationSettings,
         cancel: threading.Event,
+        continue_final: bool = False,
     ) -> Reply:
         import torch
 
         started = time.perf_counter()
-        enc = self._encode(messages)
+        enc = self._encode(messages, continue_final)
         model = self.model
         enc = {k: v.to(model.device) for k, v in enc.items()}
         prompt_tokens = int(enc["input_ids"].shape[-1])

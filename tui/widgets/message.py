@@ -7,9 +7,13 @@ of a reply stays linear in its length. A footer line says how the reply ended an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message as TextualMessage
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
@@ -39,8 +43,33 @@ def describe_stats(stats: ReplyStats | None) -> str:
     return " · ".join(bits)
 
 
-class MessageView(Vertical):
-    """A message: a role label, the body, and (for replies) a line of stats."""
+class MessageView(Vertical, can_focus=True):
+    """A message: a role label, the body, and (for replies) a line of stats.
+
+    Focusable (Tab / shift+tab, or up/down between messages): the keys below act on the
+    focused message by posting `MessageView.ActionRequested`; the app decides what they mean.
+    """
+
+    BINDINGS = [
+        Binding("up,k", "app.focus_message(-1)", "Previous", show=False),
+        Binding("down,j", "app.focus_message(1)", "Next", show=False),
+        Binding("c", "request('copy')", "Copy"),
+        Binding("y", "request('copy_code')", "Copy code"),
+        Binding("e", "request('edit')", "Edit & resend"),
+        Binding("r", "request('regenerate')", "Regenerate"),
+        Binding("plus,g", "request('continue')", "Continue"),
+        Binding("delete,d", "request('delete')", "Delete"),
+    ]
+
+    @dataclass
+    class ActionRequested(TextualMessage):
+        """The user pressed an action key (`action`) on `view`."""
+
+        view: MessageView
+        action: str
+
+    def action_request(self, action: str) -> None:
+        self.post_message(self.ActionRequested(self, action))
 
     def __init__(self, message: Message, **kwargs: object) -> None:
         classes = f"message -{message.role}"
@@ -82,6 +111,12 @@ class MessageView(Vertical):
             assert isinstance(self.body, Markdown), "only replies stream"
             self._stream = Markdown.get_stream(self.body)
         await self._stream.write(visible(text))
+
+    async def restart_stream(self) -> None:
+        """Carry on streaming into a finished reply (continue after a stop)."""
+        if isinstance(self.body, Markdown):
+            await self.body.update(visible(self.message.content))
+        self.refresh_meta("continuing…")
 
     async def finish(self) -> None:
         """End the stream and show the final text once, as a whole document."""

@@ -1,0 +1,359 @@
+"""One question, one streamed answer, no full-screen UI: `tchat -p "..."` and `echo hi | tchat`.
+
+For scripts, pipes and quick questions over SSH. It takes the same options as the app (model,
+dtype, device, system prompt, `--resume`) and keeps the same records: the exchange is saved as
+a session (the question before generation starts, the reply once it ends), so it shows up in
+the session browser and `tchat --resume` continues it in the app.
+
+The reply streams to stdout as it is generated, passed through `visible()` so escape sequences
+a model writes are printed as symbols and cannot drive the terminal. Everything else (progress
+while a model loads on a terminal, errors, notes) goes to stderr, so stdout is only the reply.
+
+Exit codes:
+    0    the reply was written and saved
+    1    the model could not be loaded, or generation failed (a partial reply is still saved)
+    2    usage: no prompt given (empty -p, nothing on stdin)
+    3    session: the one to resume cannot be found or read, or the chat could not be saved
+    130  interrupted with ctrl+c (the partial reply is saved, marked as stopped)
+    141  stdout was closed early (`tchat -p ... | head -1`); generation stops, the chat is saved
+
+No Textual import: the app is never started.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from tui import paths
+from tui.cli import LaunchConfig
+from tui.config import Config, ConfigError, load_config
+from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
+from tui.engine.context import dropped_note, fit_to_context
+from tui.store import SessionLoadError, SessionRefError, SessionStore
+from tui.store.session import Message, ModelRef, ReplyStats, Session
+from tui.text import visible
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_SESSION = 3
+EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
+
+
+class _Failed(Exception):
+    """Ends the run with `code` after `message` went to stderr."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def make_backend(kind: str) -> Backend:
+    """The engine for `--backend` (same rules as the app's; kept here to avoid importing it)."""
+    if kind == "fake":
+        from tui.engine.fake import DEFAULT_SCRIPT, FakeBackend
+
+        script_file = os.environ.get("TCHAT_FAKE_SCRIPT")
+        script = Path(script_file).read_text("utf-8") if script_file else DEFAULT_SCRIPT
+        return FakeBackend(script=script, delay=float(os.environ.get("TCHAT_FAKE_DELAY", "0")))
+    from tui.engine.transformers_backend import TransformersBackend
+
+    return TransformersBackend()
+
+
+def sessions_dir_for(launch: LaunchConfig, config: Config) -> Path:
+    """--sessions-dir, else the config file's, else $TCHAT_SESSIONS_DIR / the XDG default."""
+    if launch.sessions_dir:
+        return launch.sessions_dir
+    if config.sessions_dir:
+        return Path(config.sessions_dir).expanduser()
+    return paths.sessions_dir()
+
+
+def load_spec_for(launch: LaunchConfig, config: Config, session: Session) -> LoadSpec:
+    """--model, else a resumed chat's own model, else the config file's, else the default."""
+    model = launch.model
+    if model is None and session.messages and session.model.id:
+        model = session.model.id
+    if model is None:
+        model = config.model or ""
+    return LoadSpec(
+        model=model,
+        dtype=launch.dtype or config.dtype or "auto",
+        device=launch.device,
+        quantize=launch.quantize,
+        trust_remote_code=launch.trust_remote_code,
+    )
+
+
+def _model_ref(info: ModelInfo) -> ModelRef:
+    return ModelRef(
+        id=info.id,
+        revision=info.revision,
+        dtype=info.dtype,
+        quantization=info.quantization,
+        device=info.device,
+    )
+
+
+class _Progress:
+    """Loading progress on one rewritten stderr line, only when stderr is a terminal: a
+    script's log should not fill up with it."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.live = _isatty(err)
+        self.shown = False
+
+    def __call__(self, text: str, fraction: float | None = None) -> None:
+        if not self.live:
+            return
+        suffix = f" {fraction:.0%}" if fraction is not None and 0 < fraction < 1 else ""
+        self.err.write(f"\r\x1b[K{visible(text)[:70]}{suffix}")
+        self.err.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.err.write("\r\x1b[K")
+            self.err.flush()
+            self.shown = False
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _say(err: TextIO, text: str) -> None:
+    """One message on stderr, each line prefixed, control characters made visible."""
+    for line in visible(text).splitlines() or [""]:
+        err.write(f"tchat: {line}\n")
+    err.flush()
+
+
+def _open_session(store: SessionStore, launch: LaunchConfig, config: Config) -> Session:
+    if launch.resume is None:
+        system = launch.system if launch.system is not None else (config.system_prompt or "")
+        return Session(settings=config.generation_settings(), system_prompt=system)
+    try:
+        path = store.resolve(launch.resume) if launch.resume else store.newest()
+        if path is None:
+            raise _Failed(EXIT_SESSION, f"no saved sessions in {store.directory} to resume")
+        session = store.load(path)
+    except (SessionLoadError, SessionRefError, LookupError, ValueError, OSError) as exc:
+        raise _Failed(EXIT_SESSION, f"cannot resume: {exc}") from None
+    if launch.system is not None:
+        session.system_prompt = launch.system
+    for m in session.messages:  # a reply saved mid-stream by a run that died
+        if m.stats and m.stats.stop_reason == "streaming":
+            m.stats.stop_reason = "cancelled"
+    return session
+
+
+def _save(store: SessionStore, session: Session, err: TextIO) -> bool:
+    session.touch()
+    try:
+        result = store.save_checked(session)
+    except Exception as exc:  # noqa: BLE001 - any failure to save is reported, not raised
+        _say(err, f"the chat was not saved: {exc}")
+        return False
+    if result.copied:
+        _say(err, f"{result.reason}; saved as a copy: {result.path}")
+    return True
+
+
+def run_oneshot(
+    launch: LaunchConfig,
+    prompt: str,
+    backend: Backend | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Answer `prompt` on `out`, save the exchange, return the exit code (see the module)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if not prompt.strip():
+        _say(err, "no prompt: give one with -p TEXT, or pipe it in (echo hi | tchat)")
+        return EXIT_USAGE
+    try:
+        config = load_config(launch.config_path)
+    except ConfigError as exc:
+        _say(err, f"config file ignored: {exc}")
+        config = Config()
+    progress = _Progress(err)
+    try:
+        store = SessionStore(
+            sessions_dir_for(launch, config), fmt=launch.format or config.format or "toml"
+        )
+        session = _open_session(store, launch, config)
+        return _answer(store, session, launch, config, prompt, backend, out, err, progress)
+    except _Failed as failed:
+        progress.clear()
+        _say(err, failed.message)
+        return failed.code
+    except KeyboardInterrupt:
+        progress.clear()
+        _say(err, "interrupted")
+        return EXIT_INTERRUPTED
+    except ValueError as exc:  # e.g. an unknown session format in the config file
+        progress.clear()
+        _say(err, str(exc))
+        return EXIT_USAGE
+
+
+def _load(backend: Backend, spec: LoadSpec, progress: _Progress) -> ModelInfo:
+    try:
+        info = backend.load(spec, progress)
+    except EngineError as exc:
+        raise _Failed(EXIT_ERROR, str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - a load failure is a message, not a traceback
+        raise _Failed(EXIT_ERROR, f"could not load the model: {type(exc).__name__}: {exc}") from None
+    finally:
+        progress.clear()
+    return info
+
+
+def _answer(
+    store: SessionStore,
+    session: Session,
+    launch: LaunchConfig,
+    config: Config,
+    prompt: str,
+    backend: Backend | None,
+    out: TextIO,
+    err: TextIO,
+    progress: _Progress,
+) -> int:
+    backend = backend or make_backend(launch.backend)
+    info = _load(backend, load_spec_for(launch, config, session), progress)
+    ref = _model_ref(info)
+    session.messages.append(Message("user", prompt))
+    session.ensure_title()
+    session.model = ref
+    saved = _save(store, session, err)  # the question is on disk before generation starts
+    settings = session.settings
+    try:
+        messages, dropped = fit_to_context(
+            session.chat_messages(), backend.count_tokens, info.context_length,
+            settings.max_new_tokens,
+        )
+    except EngineError as exc:
+        raise _Failed(EXIT_ERROR, str(exc)) from None
+    if dropped:
+        _say(err, dropped_note(dropped))
+    reply_msg = Message("assistant", "", stats=ReplyStats(stop_reason="streaming"), model=ref)
+    session.messages.append(reply_msg)
+    cancel = threading.Event()
+    code, error = _stream(backend, messages, session, reply_msg, cancel, out)
+    saved = _save(store, session, err) and saved
+    if error:
+        _say(err, error)
+    if code == EXIT_INTERRUPTED:
+        _say(err, "interrupted: the partial reply is saved")
+    if code == EXIT_OK and not saved:
+        return EXIT_SESSION
+    return code
+
+
+def _stream(
+    backend: Backend,
+    messages: list[dict[str, str]],
+    session: Session,
+    reply_msg: Message,
+    cancel: threading.Event,
+    out: TextIO,
+) -> tuple[int, str | None]:
+    """Stream into `reply_msg` and onto `out`; (exit code, error message or None)."""
+    try:
+        reply = backend.stream(messages, session.settings, cancel)
+    except EngineError as exc:
+        reply_msg.stats = ReplyStats(stop_reason="error")
+        reply_msg.error = str(exc)
+        return EXIT_ERROR, str(exc)
+    except Exception as exc:  # noqa: BLE001
+        reply_msg.stats = ReplyStats(stop_reason="error")
+        reply_msg.error = f"{type(exc).__name__}: {exc}"
+        return EXIT_ERROR, f"generation failed: {reply_msg.error}"
+    code = EXIT_OK
+    pending_cr = ""  # "\r\n" split across two chunks must still print as a newline
+    try:
+        for chunk in reply:
+            reply_msg.content += chunk
+            text = pending_cr + chunk
+            pending_cr = "\r" if text.endswith("\r") else ""
+            out.write(visible(text[: len(text) - len(pending_cr)]))
+            out.flush()
+        out.write(visible(pending_cr))
+        if not reply_msg.content.endswith("\n"):
+            out.write("\n")
+        out.flush()
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        code = EXIT_PIPE
+    except Exception as exc:  # noqa: BLE001 - the partial reply is kept
+        reply.stats.stop_reason = "error"
+        reply.error = f"generation failed: {type(exc).__name__}: {exc}"
+    finally:
+        if code != EXIT_OK:
+            cancel.set()
+            _close(reply)
+            reply.stats.stop_reason = "cancelled"
+    reply_msg.stats = reply.stats
+    reply_msg.error = reply.error
+    if reply.error and code == EXIT_OK:
+        return EXIT_ERROR, reply.error
+    return code, None
+
+
+def _close(reply: object) -> None:
+    """End the reply's generator so the generation thread notices `cancel` and is joined."""
+    close = getattr(getattr(reply, "chunks", None), "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - best effort while stopping
+            pass
+
+
+def read_prompt(option: str | None, stdin: TextIO | None) -> str:
+    """The prompt: `-p TEXT`, or stdin for `-p -` and when no -p was given (piped input)."""
+    if option is not None and option != "-":
+        return option
+    if stdin is None:
+        return ""
+    data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read()
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return text.strip("\n")
+
+
+def main(launch: LaunchConfig) -> int:
+    """The command-line entry for the one-shot mode (called by `tui.cli.main`)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:  # a terminal in a non-UTF-8 locale shows '?' rather than crashing on 'é'
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            pass
+    try:
+        prompt = read_prompt(launch.prompt, sys.stdin)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    code = run_oneshot(launch, prompt)
+    if code == EXIT_PIPE:
+        # Python flushes stdout again at exit; with the reader gone that would print a
+        # BrokenPipeError traceback. Point stdout at /dev/null so the exit stays quiet.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+    return code
