@@ -27,6 +27,7 @@ from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
 from tui.engine.pump import pump
 from tui.hardware import HardwareProbe
+from tui.message_actions import MessageActions
 from tui.messages import (
     ModelLoaded,
     ModelLoadFailed,
@@ -64,7 +65,7 @@ def make_backend(kind: str) -> Backend:
     return TransformersBackend()
 
 
-class TchatApp(App[None]):
+class TchatApp(MessageActions, App[None]):
     """Chat with a local model; every session saved as it goes."""
 
     CSS_PATH = "app.tcss"
@@ -73,6 +74,7 @@ class TchatApp(App[None]):
     BINDINGS = [
         Binding("escape", "stop", "Stop reply", id="stop"),
         Binding("ctrl+n", "new_chat", "New chat", id="new_chat"),
+        Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate", show=False),
         Binding("f2", "edit_system", "System prompt", id="edit_system"),
         Binding("f3", "change_theme", "Theme", id="change_theme"),
         Binding("ctrl+g", "toggle_gauges", "Gauges", id="toggle_gauges"),
@@ -290,6 +292,8 @@ class TchatApp(App[None]):
             self.query_one(PromptInput).text = event.text  # give the draft back, unsent
             self.notify("A reply is still on its way: Esc stops it.", severity="warning")
             return
+        if self.editing is not None:
+            await self.apply_edit()
         user = Message("user", event.text)
         self.session.messages.append(user)
         self.session.ensure_title()
@@ -496,12 +500,15 @@ class TchatApp(App[None]):
     # ---- actions -------------------------------------------------------------------------
 
     def action_stop(self) -> None:
+        """Esc: stop the reply; else cancel an edit; else go back to the prompt."""
         if self.cancel_event is not None:
             self.cancel_event.set()
             self.status.activity = "stopping…"
         elif self.waiting_for_model and self.reply_message is not None:
             self.waiting_for_model = False
             self.call_later(self._end_reply, ReplyStats(stop_reason="cancelled"), None)
+        elif not self.cancel_edit():
+            self.query_one(PromptInput).focus()
 
     async def action_new_chat(self) -> None:
         if self.generating:

@@ -33,6 +33,7 @@ class LaunchConfig:
     theme: str | None = None
     backend: str = "transformers"  # transformers | fake
     config_path: Path | None = None
+    prompt: str | None = None  # -p: answer this one prompt on stdout, no full-screen app
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--backend", choices=("transformers", "fake"), default="transformers", help=argparse.SUPPRESS)
     p.add_argument("--config", type=Path, help="config file (default ~/.config/tchat/config.toml)")
+    p.add_argument(
+        "-p", "--prompt", metavar="TEXT",
+        help="answer TEXT on stdout without the full-screen app, and save the chat; "
+        "'-' reads the prompt from stdin, as does piping into tchat (echo hi | tchat)",
+    )
     p.add_argument("-V", "--version", action="version", version=f"tchat {__version__}")
     return p
 
@@ -91,11 +97,16 @@ def parse_args(argv: list[str] | None = None) -> LaunchConfig:
         theme=ns.theme,
         backend=ns.backend,
         config_path=ns.config,
+        prompt=ns.prompt,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     launch = parse_args(argv)
+    if launch.prompt is not None or (sys.stdin is not None and not sys.stdin.isatty()):
+        from tui import oneshot  # no Textual: a piped or -p run never starts the app
+
+        return oneshot.main(launch)
     from tui.app import TchatApp  # deferred: keeps --help and argument errors instant
 
     app = TchatApp(launch)

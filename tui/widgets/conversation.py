@@ -20,13 +20,12 @@ class Notice(Static):
     """A line from tchat itself (not the model): an error, a warning, a hint."""
 
 
-class Conversation(VerticalScroll, can_focus=True):
-    """All turns of the current session, oldest first."""
+class Conversation(VerticalScroll, can_focus=False):
+    """All turns of the current session, oldest first.
 
-    BINDINGS = [
-        ("home", "scroll_home", "Top"),
-        ("end", "scroll_end", "Bottom"),
-    ]
+    Not focusable itself: the messages are, so Tab / shift+tab and up/down walk through them
+    and the focused one scrolls into view.
+    """
 
     def on_mount(self) -> None:
         self.anchor()

@@ -53,6 +53,8 @@ class MessageView(Vertical, can_focus=True):
     BINDINGS = [
         Binding("up,k", "app.focus_message(-1)", "Previous", show=False),
         Binding("down,j", "app.focus_message(1)", "Next", show=False),
+        Binding("home", "app.focus_message(-100000)", "First", show=False),
+        Binding("end", "app.focus_message(100000)", "Last", show=False),
         Binding("c", "request('copy')", "Copy"),
         Binding("y", "request('copy_code')", "Copy code"),
         Binding("e", "request('edit')", "Edit & resend"),
@@ -67,6 +69,9 @@ class MessageView(Vertical, can_focus=True):
 
         view: MessageView
         action: str
+
+    def on_focus(self) -> None:
+        self.scroll_visible(animate=False)
 
     def action_request(self, action: str) -> None:
         self.post_message(self.ActionRequested(self, action))
