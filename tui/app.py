@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from functools import partial
 import signal
 import threading
 import time
 from pathlib import Path
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
@@ -552,6 +553,26 @@ class TchatApp(MessageActions, App[None]):
             self.notify("System prompt updated: it applies from the next reply.", timeout=4)
 
         self.push_screen(SystemPromptScreen(self.session.system_prompt), apply)
+
+    def get_system_commands(self, screen):  # noqa: ANN001, ANN201 - Textual's signature
+        """Every app action in the command palette (ctrl+p), with its key as the help line."""
+        yield from super().get_system_commands(screen)
+        keys = self._active_keys()
+        for binding in self.BINDINGS:
+            if not isinstance(binding, Binding) or binding.action in ("quit", "change_theme"):
+                continue  # Textual's own palette already offers these two
+            key = keys.get(binding.id or "", binding.key)
+            yield SystemCommand(
+                binding.description,
+                f"Key: {key}",
+                partial(self.run_action, binding.action),
+            )
+
+    def _active_keys(self) -> dict[str, str]:
+        """Binding id -> the key in force now (the user's keymap may have changed it)."""
+        keys = {b.id: b.key for b in self.BINDINGS if isinstance(b, Binding) and b.id}
+        keys.update(self.config.keymap)
+        return {k: v for k, v in keys.items() if k}
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

@@ -104,7 +104,7 @@ def _text(settings: GenerationSettings, name: str) -> str:
     return "" if value is None else str(value)
 
 
-class SettingsScreen(ModalScreen["tuple[GenerationSettings, str] | None"]):
+class SettingsScreen(ModalScreen[tuple[GenerationSettings, str] | None]):
     """The form; see the module for keys and result."""
 
     DEFAULT_CSS = """
