@@ -31,6 +31,7 @@ from typing import Any
 import tomli_w
 
 from tui import paths
+from tui.store.codec import settings_from_dict
 from tui.store.session import GenerationSettings
 
 if sys.version_info >= (3, 11):
@@ -64,6 +65,19 @@ class Config:
 
 
 _STR_KEYS = ("model", "dtype", "theme", "format", "sessions_dir", "system_prompt")
+# Settings with a fixed set of values: anything else is refused when the file is read, not
+# when the value is first used (a bad `format` would otherwise stop the app from starting).
+_CHOICES = {"dtype": ("auto", "bf16", "fp16", "fp32"), "format": ("toml", "json")}
+
+
+def _check_folder(path: Path, key: str, value: str) -> None:
+    """A folder setting must be usable as a path: no NUL, and a `~user` that exists."""
+    if "\0" in value:
+        raise ConfigError(f"{path}: '{key}' contains a NUL character")
+    try:
+        Path(value).expanduser()
+    except RuntimeError as exc:  # "~nobody/x": no such user, no home folder
+        raise ConfigError(f"{path}: '{key}' = {value!r}: {exc}") from None
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -85,10 +99,18 @@ def load_config(path: Path | None = None) -> Config:
             if not isinstance(data[key], str):
                 raise ConfigError(f"{path}: '{key}' must be a string")
             setattr(cfg, key, data[key])
+    for key, options in _CHOICES.items():
+        value = getattr(cfg, key)
+        if value is not None and value not in options:
+            raise ConfigError(f"{path}: '{key}' must be one of {', '.join(options)}, not {value!r}")
+    if cfg.sessions_dir:
+        _check_folder(path, "sessions_dir", cfg.sessions_dir)
     if "model_dirs" in data:
         dirs = data["model_dirs"]
         if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
             raise ConfigError(f"{path}: 'model_dirs' must be a list of strings")
+        for d in dirs:
+            _check_folder(path, "model_dirs", d)
         cfg.model_dirs = dirs
     for table in ("generation", "keymap"):
         if table in data:
@@ -105,6 +127,10 @@ def load_config(path: Path | None = None) -> Config:
             v, (int, float, bool)
         ):
             raise ConfigError(f"{path}: [generation] '{k}' has the wrong type")
+    try:  # the session file's own rules (ranges, finite numbers, integers stay integers)
+        settings_from_dict(cfg.generation)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [generation] {exc}") from None
     return cfg
 
 

@@ -213,3 +213,25 @@ async def test_corrupt_session_is_reported_and_never_overwritten(make_app, sessi
         await wait_replies(pilot, 1)
         assert app.session.id != "20260101-000000-abcdef"
     assert bad.read_bytes() == before
+
+
+async def test_format_json_saves_json_sessions(make_app, sessions_dir):
+    app = make_app(format="json")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "in json please")
+        await wait_replies(pilot, 1)
+        app.autosaver.flush()
+    [path] = list(sessions_dir.glob("*.json"))
+    assert SessionStore(sessions_dir).load(path).messages[0].content == "in json please"
+    assert not list(sessions_dir.glob("*.toml"))
+
+
+async def test_example_sessions_open_in_the_app(make_app):
+    repo = Path(__file__).resolve().parent.parent.parent
+    titles = {"example.toml": "Lists vs tuples in Python", "example.json": "Find big files"}
+    for name, title in titles.items():
+        app = make_app(resume=str(repo / "sessions" / name))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.2)
+            assert app.session.title.startswith(title)
+            assert len(app.query(MessageView)) == len(app.session.messages) + 1  # + system

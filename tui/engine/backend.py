@@ -39,6 +39,9 @@ class LoadSpec:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     quantize: str | None = None  # None | "8bit" | "4bit"
     trust_remote_code: bool = False
+    attn_implementation: str | None = None  # None (auto) | "sdpa" | "eager" | ...
+    # Assisted generation: a draft model (id or path, as `model`) or "prompt-lookup".
+    draft: str | None = None
 
 
 @dataclass
@@ -54,6 +57,8 @@ class ModelInfo:
     context_length: int | None = None
     parameters: int | None = None
     template_note: str | None = None  # set when a fallback chat template is in use
+    draft: str | None = None  # the draft model's name, or "prompt lookup"
+    draft_note: str | None = None  # e.g. the MoE warning for assisted generation
     load_s: float = 0.0
 
 

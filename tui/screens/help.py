@@ -64,7 +64,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help") as box:
             box.border_title = "Keys"
             box.border_subtitle = "Esc closes"
-            with VerticalScroll(id="scroller", can_focus=True):
+            with VerticalScroll(id="scroller"):
                 yield Static(help_lines(self.bindings), id="keys")
         yield Footer()
 

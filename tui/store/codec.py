@@ -155,6 +155,19 @@ def _read_settings(r: Reader) -> GenerationSettings:
     return g
 
 
+def settings_from_dict(data: Any) -> GenerationSettings:
+    """Check a table of sampling settings by the session-file rules (every key optional).
+
+    For other places that hold the same settings, such as the config file's [generation]: a
+    value accepted there is then always one a session can be saved with. Raises ValueError
+    naming the key and the problem, e.g. "temperature: must be a finite number, got nan".
+    """
+    try:
+        return _read_settings(Reader(data))
+    except ShapeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _read_message(r: Reader) -> Message:
     stats, model = r.table("stats"), r.table("model")
     m = Message(
