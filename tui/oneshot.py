@@ -153,9 +153,8 @@ def _open_session(store: SessionStore, launch: LaunchConfig, config: Config) -> 
         raise _Failed(EXIT_SESSION, f"cannot resume: {exc}") from None
     if launch.system is not None:
         session.system_prompt = launch.system
-    for m in session.messages:  # a reply saved mid-stream by a run that died
-        if m.stats and m.stats.stop_reason == "streaming":
-            m.stats.stop_reason = "cancelled"
+    # A reply saved mid-stream by a run that died keeps stop_reason "streaming", as in the
+    # app: it is shown as interrupted, never as stopped by the user.
     return session
 
 
@@ -216,7 +215,9 @@ def _load(backend: Backend, spec: LoadSpec, progress: _Progress) -> ModelInfo:
     except EngineError as exc:
         raise _Failed(EXIT_ERROR, str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - a load failure is a message, not a traceback
-        raise _Failed(EXIT_ERROR, f"could not load the model: {type(exc).__name__}: {exc}") from None
+        raise _Failed(
+            EXIT_ERROR, f"could not load the model: {type(exc).__name__}: {exc}"
+        ) from None
     finally:
         progress.clear()
     return info
@@ -243,7 +244,9 @@ def _answer(
     settings = session.settings
     try:
         messages, dropped = fit_to_context(
-            session.chat_messages(), backend.count_tokens, info.context_length,
+            session.chat_messages(),
+            backend.count_tokens,
+            info.context_length,
             settings.max_new_tokens,
         )
     except EngineError as exc:

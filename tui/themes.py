@@ -40,6 +40,7 @@ from textual.theme import BUILTIN_THEMES, Theme
 
 from tui import paths
 from tui.config import ConfigError, save_config_value
+from tui.text import visible
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -474,7 +475,10 @@ def persist_theme_changes(
             if on_error is not None:
                 on_error(error)
             else:
-                app.notify(error, title="Theme not saved", severity="warning")
+                # Plain text: the message quotes a path and a parser error, never markup.
+                app.notify(
+                    visible(error), title="Theme not saved", severity="warning", markup=False
+                )
 
     app.theme_changed_signal.subscribe(app, changed)
 

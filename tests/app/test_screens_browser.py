@@ -112,9 +112,11 @@ async def test_unreadable_file_is_listed_with_its_reason_and_not_opened(tmp_path
     app = browser_app(folder)
     async with app.run_test(size=(80, 24)) as pilot:
         await opened(pilot)
-        assert visible_titles(app) == ["Chat number 0", "unreadable: broken.toml"]
+        assert visible_titles(app) == ["Chat number 0", "broken.toml"]
+        table = app.screen.query_one(SessionTable)
+        assert str(table.get_row_at(1)[1]) == "cannot be read"
         await pilot.press("down")
-        assert "Cannot be read" in detail(app) and "broken.toml" in detail(app)
+        assert "broken.toml cannot be read:" in detail(app)
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert not app.results  # still browsing
@@ -226,3 +228,16 @@ async def test_empty_folder_says_so_and_escape_closes(tmp_path: Path) -> None:
         await pilot.press("escape")
         await wait_for(pilot, lambda: bool(app.results))
     assert app.results == [None]
+
+
+async def test_an_unreadable_folder_is_reported_instead_of_loading_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: SessionStore) -> list:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(SessionStore, "list", refuse)
+    app = browser_app(tmp_path / "sessions")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(pilot)
+        assert "Cannot read" in detail(app) and "Permission denied" in detail(app)

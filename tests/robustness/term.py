@@ -19,11 +19,13 @@ __all__ = ["TCHAT", "FakeTerminal"]
 class FakeTerminal(Terminal):
     """tmux running `tchat --backend fake` with a scripted reply at a set pace."""
 
-    def __init__(self, home: Path, script: Path, delay: float, width: int = 80) -> None:
+    def __init__(
+        self, home: Path, script: Path, delay: float, width: int = 80, height: int = 24
+    ) -> None:
         env = app_env(home, TEST_CACHE)
         env["TCHAT_FAKE_SCRIPT"] = str(script)
         env["TCHAT_FAKE_DELAY"] = str(delay)
-        super().__init__(env, width=width)
+        super().__init__(env, width=width, height=height)
         self.home = home
 
     def start_app(self, *args: str) -> None:

@@ -28,6 +28,7 @@ def make_app(tmp_path: Path, theme: str) -> TchatApp:
 
 async def settle(pilot) -> None:  # noqa: ANN001
     app = pilot.app
+    app.query_one("PromptInput").cursor_blink = False  # a blinking cursor is a coin toss
     for _ in range(100):
         if app.model_info is not None and app.gauges.snapshot is not None:
             break

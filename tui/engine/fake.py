@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, ProgressFn, Reply
@@ -70,6 +71,14 @@ class FakeBackend(Backend):
 
     def render_prompt(self, messages: list[dict[str, str]]) -> str:
         return "".join(f"<|{m['role']}|>\n{m['content']}\n" for m in messages) + "<|assistant|>\n"
+
+    def token_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        """Stand-in ids, as many as `count_tokens` says, stable for the same text."""
+        ids: list[int] = []
+        for m in messages:
+            words = [zlib.crc32(w.encode()) % 49_000 + 100 for w in m["content"].split()]
+            ids += [1, 2, 3, *words, 4]
+        return [*ids, 1, 5]
 
     def stream(
         self,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.engine import default_model
+from tui.engine.assisted import AssistedGeneration
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, ProgressFn, Reply
 from tui.engine.templates import ensure_chat_template
 from tui.store.session import GenerationSettings, ReplyStats
@@ -31,6 +32,10 @@ def _quiet_transformers() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    # bitsandbytes logs "MatMul8bitLt: inputs will be cast..." on every CPU forward.
+    import logging
+
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 
 
 def pick_device(requested: str) -> str:
@@ -108,7 +113,7 @@ def _make_cancel_criteria(cancel: threading.Event) -> Any:
     return StoppingCriteriaList([CancelCriteria()])
 
 
-class TransformersBackend(Backend):
+class TransformersBackend(AssistedGeneration, Backend):
     """Loads one model at a time and streams replies from it."""
 
     def __init__(self) -> None:
@@ -140,7 +145,10 @@ class TransformersBackend(Backend):
         if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
             tokenizer.pad_token = tokenizer.eos_token
         model.eval()
+        # Before the swap: a draft that cannot assist this model leaves the old model in use.
+        assistant = self._prepare_assistant(spec, model, tokenizer, name, device, dtype, report)
         self.model, self.tokenizer = model, tokenizer
+        self._install_assistant(assistant)
         config = model.config
         self.info = ModelInfo(
             id=model_id,
@@ -152,6 +160,8 @@ class TransformersBackend(Backend):
             context_length=getattr(config, "max_position_embeddings", None),
             parameters=sum(p.numel() for p in model.parameters()),
             template_note=note,
+            draft=assistant.name if assistant else None,
+            draft_note=assistant.note if assistant else None,
             load_s=time.perf_counter() - started,
         )
         report(f"Loaded {name} in {self.info.load_s:.1f} s.", 1.0)
@@ -203,6 +213,8 @@ class TransformersBackend(Backend):
         model_kwargs: dict[str, Any] = dict(kwargs)
         model_kwargs["dtype"] = getattr(torch, DTYPE_NAMES[dtype])
         model_kwargs["trust_remote_code"] = spec.trust_remote_code
+        if spec.attn_implementation and spec.attn_implementation != "auto":
+            model_kwargs["attn_implementation"] = spec.attn_implementation
         if device.startswith("cuda"):
             model_kwargs["device_map"] = "auto" if device == "cuda" else device
         if spec.quantize:
@@ -280,6 +292,10 @@ class TransformersBackend(Backend):
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return int(self._encode(messages)["input_ids"].shape[-1])
 
+    def token_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        """The prompt's token ids (chat template applied): the prompt inspector's `t`."""
+        return [int(i) for i in self._encode(messages)["input_ids"][0].tolist()]
+
     def render_prompt(self, messages: list[dict[str, str]]) -> str:
         """The exact text the model receives: what the prompt inspector shows."""
         return self.tokenizer.apply_chat_template(
@@ -317,6 +333,7 @@ class TransformersBackend(Backend):
             )
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
+        kwargs.update(self._assisted_kwargs(settings, prompt_tokens))  # {} unless a draft is set
         failure: list[BaseException] = []
 
         def run() -> None:
@@ -340,6 +357,7 @@ class TransformersBackend(Backend):
             finally:
                 thread.join()
                 self._finish(reply, streamer, settings, cancel, failure, started)
+                self._assisted_done(reply.stats)
 
         reply.chunks = chunks()
         return reply

@@ -22,6 +22,30 @@ from tui.text import visible
 
 KEY_WIDTH = 18
 
+# The keys of the prompt box and the modal screens, for the app to append to its own list.
+SCREEN_KEYS: list[tuple[str, str]] = [
+    ("", "Prompt"),
+    ("up / down", "earlier / later prompts (on the first / last line of the draft)"),
+    ("ctrl+o", "edit the draft in $VISUAL / $EDITOR (vi if neither is set)"),
+    ("", "Session browser"),
+    ("enter", "open the highlighted chat"),
+    ("/", "search titles and messages (Down or Enter: back to the list)"),
+    ("r", "rename"),
+    ("d", "delete (asks y/n)"),
+    ("e", "export to Markdown ($XDG_DATA_HOME/tchat/exports)"),
+    ("home / end", "newest / oldest"),
+    ("", "Settings"),
+    ("tab / shift+tab", "next / previous field (Enter moves on too)"),
+    ("space", "sampling on / off"),
+    ("ctrl+s", "save"),
+    ("", "Prompt inspector"),
+    ("t", "show the token ids"),
+    ("w", "mark line ends and tabs"),
+    ("c", "copy the prompt"),
+    ("", "Dialogs"),
+    ("escape", "close a dialog"),
+]
+
 
 def help_lines(bindings: list[tuple[str, str]], key_width: int = KEY_WIDTH) -> Content:
     """The list as styled text: headings bold, keys in a column, descriptions after them."""

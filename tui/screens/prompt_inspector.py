@@ -90,7 +90,7 @@ class PromptInspector(ModalScreen[None]):
             box.border_title = "Prompt as the model receives it"
             box.border_subtitle = f"{self.token_count:,} tokens · {len(self.rendered):,} characters"
             yield Static(
-                "The chat template applied to the system prompt and the chat, before the reply.",
+                "The chat template applied to the system prompt and chat, up to the reply.",
                 classes="note",
             )
             yield TextArea(

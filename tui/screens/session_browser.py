@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -136,7 +136,7 @@ class SessionTable(DataTable[Text]):
 class SearchBox(Input):
     """The filter; Down and Enter hand over to the list, so the keys flow both ways."""
 
-    BINDINGS = [Binding("down", "screen.focus_table", "List", show=False)]
+    BINDINGS = [Binding("down", "screen.focus_table", "To the list")]
 
 
 class SessionBrowser(ModalScreen[Path | None]):
@@ -175,6 +175,7 @@ class SessionBrowser(ModalScreen[Path | None]):
     class _Listed(Message):
         query: str
         rows: list[Row]
+        error: str | None = None  # the folder itself could not be read
 
     @dataclass
     class _Changed(Message):
@@ -191,6 +192,7 @@ class SessionBrowser(ModalScreen[Path | None]):
         self.loaded = False  # becomes True once the first listing arrived (tests wait on it)
         self._search_timer: Timer | None = None
         self._widths: tuple[int, int] | None = None
+        self._problem: str | None = None  # why the folder could not be listed
 
     # ---- layout --------------------------------------------------------------------------
 
@@ -224,21 +226,26 @@ class SessionBrowser(ModalScreen[Path | None]):
 
     @work(thread=True, exclusive=True, group="session-list", exit_on_error=False)
     def _list(self, query: str) -> None:
-        if query:
-            rows = [
-                Row(h.entry.path, h.entry.summary, h.entry.error, h.snippet)
-                for h in self.store.search(query)
-            ]
-        else:
-            rows = [Row(e.path, e.summary, e.error) for e in self.store.list()]
+        error = None
+        try:
+            if query:
+                rows = [
+                    Row(h.entry.path, h.entry.summary, h.entry.error, h.snippet)
+                    for h in self.store.search(query)
+                ]
+            else:
+                rows = [Row(e.path, e.summary, e.error) for e in self.store.list()]
+        except OSError as exc:  # e.g. the folder is not readable: say so, don't spin
+            rows, error = [], f"Cannot read {self.store.directory}: {exc.strerror or exc}"
         if not get_current_worker().is_cancelled:
-            self.post_message(self._Listed(query, rows))
+            self.post_message(self._Listed(query, rows, error))
 
     def on_session_browser__listed(self, event: _Listed) -> None:
         if event.query != self.query_text:
             return  # typed on since: a newer search is on its way
         self.rows = event.rows
         self.loaded = True
+        self._problem = event.error
         self._fill(keep=self._highlighted_key())
         total = "1 session" if len(event.rows) == 1 else f"{len(event.rows)} sessions"
         box = self.query_one("#browser")
@@ -273,8 +280,8 @@ class SessionBrowser(ModalScreen[Path | None]):
         s = row.summary
         if s is None:
             return (
-                Text(fit(f"unreadable: {row.path.name}", title_w), style="italic"),
-                Text(""),
+                Text(fit(row.path.name, title_w), style="italic"),
+                Text("cannot be read", style="italic"),
                 Text(""),
                 Text(""),
             )
@@ -294,8 +301,10 @@ class SessionBrowser(ModalScreen[Path | None]):
     # ---- the highlighted row -------------------------------------------------------------
 
     def _is_current(self, row: Row) -> bool:
-        return bool(self.current_id) and row.summary is not None and (
-            row.summary.id == self.current_id
+        return (
+            bool(self.current_id)
+            and row.summary is not None
+            and (row.summary.id == self.current_id)
         )
 
     def _highlighted_key(self) -> str | None:
@@ -314,21 +323,27 @@ class SessionBrowser(ModalScreen[Path | None]):
     def _show_detail(self) -> None:
         detail = self.query_one("#detail", Static)
         row = self.highlighted
-        detail.set_class(row is not None and row.error is not None, "-error")
+        detail.set_class(
+            self._problem is not None or (row is not None and row.error is not None), "-error"
+        )
         if row is None:
-            if not self.loaded:
+            if self._problem is not None:
+                text = self._problem
+            elif not self.loaded:
                 text = "Reading sessions…"
             elif self.query_text:
                 text = f"No session mentions “{self.query_text}”."
             else:
                 text = f"No saved sessions yet in {self.store.directory}."
         elif row.error is not None:
-            text = f"Cannot be read: {row.error}\n{row.path}"
+            text = f"{row.path.name} cannot be read: {row.error}"
         elif row.snippet and row.snippet != row.title:
-            text = f"…{row.snippet.lstrip('…')}\n{row.path}"
+            text = f"…{row.snippet.lstrip('…')}\n{row.path.name}"
         else:
-            note = " (open now)" if self._is_current(row) else ""
-            text = f"{row.path}{note}"
+            # The file name, not the whole path: the folder is the same for every row, and
+            # the name is what `tchat --resume` takes.
+            note = " · the chat open now" if self._is_current(row) else ""
+            text = f"{row.path.name}{note}"
         detail.update(Content(visible(text)))
 
     # ---- actions -------------------------------------------------------------------------
@@ -348,7 +363,11 @@ class SessionBrowser(ModalScreen[Path | None]):
     ) -> None:
         """A notification drawn as text: titles, paths and errors may contain '[' and ESC."""
         self.app.notify(
-            visible(text), title=title, severity=severity, timeout=timeout, markup=False  # type: ignore[arg-type]
+            visible(text),
+            title=title,
+            severity=severity,
+            timeout=timeout,
+            markup=False,  # type: ignore[arg-type]
         )
 
     def action_close(self) -> None:
@@ -387,13 +406,11 @@ class SessionBrowser(ModalScreen[Path | None]):
                 return
             self._rename(row.path, title)
 
-        self.app.push_screen(
-            TextPromptScreen("New title for this chat", row.summary.title), done
-        )
+        self.app.push_screen(TextPromptScreen("New title for this chat", row.summary.title), done)
 
     def _replace_row(self, row: Row, title: str) -> None:
         assert row.summary is not None
-        summary = SessionSummary(**{**row.summary.__dict__, "title": title})
+        summary = replace(row.summary, title=title)
         self.rows = [Row(r.path, summary, r.error, r.snippet) if r is row else r for r in self.rows]
         self._fill(keep=row.key)
 
@@ -402,9 +419,7 @@ class SessionBrowser(ModalScreen[Path | None]):
         try:
             self.store.rename(self.store.load(path), title)
         except Exception as exc:  # noqa: BLE001 - reported, the list stays as it was
-            self.app.call_from_thread(
-                self.say, f"Not renamed: {exc}", severity="error", timeout=8
-            )
+            self.app.call_from_thread(self.say, f"Not renamed: {exc}", severity="error", timeout=8)
             return
         self.app.call_from_thread(self.say, f"Renamed to “{title}”.", timeout=3)
         self.post_message(self._Changed())
@@ -425,7 +440,7 @@ class SessionBrowser(ModalScreen[Path | None]):
                 self._delete(row.path, self._is_current(row))
 
         self.app.push_screen(
-            ConfirmScreen(question, f"{row.path}\nThe file is removed for good.", yes="delete"),
+            ConfirmScreen(question, f"{row.path.name} is removed for good.", yes="delete"),
             done,
         )
 
@@ -434,9 +449,7 @@ class SessionBrowser(ModalScreen[Path | None]):
         try:
             self.store.delete(path)
         except Exception as exc:  # noqa: BLE001
-            self.app.call_from_thread(
-                self.say, f"Not deleted: {exc}", severity="error", timeout=8
-            )
+            self.app.call_from_thread(self.say, f"Not deleted: {exc}", severity="error", timeout=8)
             return
         if current:
             self.app.post_message(self.CurrentDeleted(path))
@@ -455,9 +468,7 @@ class SessionBrowser(ModalScreen[Path | None]):
         try:
             target = export_session(self.store, path, self.export_dir)
         except Exception as exc:  # noqa: BLE001
-            self.app.call_from_thread(
-                self.say, f"Not exported: {exc}", severity="error", timeout=8
-            )
+            self.app.call_from_thread(self.say, f"Not exported: {exc}", severity="error", timeout=8)
             return
         self.app.call_from_thread(
             self.say, f"Exported to {target}", title="Markdown export", timeout=8

@@ -120,6 +120,7 @@ class SettingsScreen(ModalScreen[tuple[GenerationSettings, str] | None]):
     SettingsScreen .row > .hint { width: 1fr; padding-left: 2; color: $text-muted; }
     SettingsScreen .row > .hint.-error { color: $error; text-style: bold; }
     SettingsScreen .row.-inactive > .label { color: $text-disabled; }
+    SettingsScreen .row:focus-within > .label { color: $accent; text-style: bold; }
     SettingsScreen .row > Switch { border: none; height: 1; width: 12; padding: 0; }
     SettingsScreen #system-label { margin-top: 1; height: 1; }
     SettingsScreen #system-prompt { height: 1fr; min-height: 3; }

@@ -75,6 +75,7 @@ def _model_dict(m: ModelRef) -> dict[str, Any]:
 def _stats_dict(s: ReplyStats) -> dict[str, Any]:
     d = asdict(s)
     d["ttft_s"], d["decode_tps"] = _figure(s.ttft_s), _figure(s.decode_tps)
+    d["accepted_rate"] = _figure(s.accepted_rate)
     d["total_s"] = _num(s.total_s)
     return _drop_none(d)
 
@@ -135,6 +136,7 @@ def _read_stats(r: Reader) -> ReplyStats:
         decode_tps=r.number("decode_tps", None, min=0.0),
         total_s=r.number("total_s", min=0.0),
         stop_reason=r.choice("stop_reason", STOP_REASONS),
+        accepted_rate=r.number("accepted_rate", None, min=0.0, max=1.0),
     )
     r.done()
     return s

@@ -65,6 +65,8 @@ class ReplyStats:
     decode_tps: float | None = None  # tokens/s after the first token
     total_s: float = 0.0
     stop_reason: str = "end_of_turn"
+    # Assisted generation only: the share of drafted tokens the model accepted (0..1).
+    accepted_rate: float | None = None
 
 
 @dataclass

@@ -76,7 +76,10 @@ class PromptInput(TextArea):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(
-            soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs  # type: ignore[arg-type]
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="focus",
+            **kwargs,  # type: ignore[arg-type]
         )
         self._session_history: list[str] = []
         self._sent: list[str] = []  # prompts sent in this run, in any chat
@@ -127,7 +130,9 @@ class PromptInput(TextArea):
             self._index = None
             self._show(self._draft, at_start=False)
         else:
-            self._show(self._edits.get(self._index, self.prompt_history[self._index]), at_start=False)
+            self._show(
+                self._edits.get(self._index, self.prompt_history[self._index]), at_start=False
+            )
         return True
 
     def _on_first_row(self) -> bool:
