@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from functools import partial
 import signal
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from textual import on, work
@@ -22,12 +22,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from tui import paths, themes
+from tui import themes
 from tui.cli import LaunchConfig
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
+from tui.engine.context import dropped_note, fit_to_context
 from tui.engine.pump import pump
 from tui.hardware import HardwareProbe
+from tui.launch import load_spec_for, make_backend, model_ref, sessions_dir_for
 from tui.message_actions import MessageActions
 from tui.messages import (
     ModelLoaded,
@@ -39,6 +41,7 @@ from tui.messages import (
     SessionSaved,
     SessionSaveFailed,
 )
+from tui.screen_actions import ScreenActions
 from tui.store import SessionLoadError, SessionStore
 from tui.store.autosave import Autosaver
 from tui.store.session import Message, ModelRef, ReplyStats, Session
@@ -53,20 +56,7 @@ from tui.widgets.status_line import StatusLine
 STREAM_SAVE_INTERVAL_S = 3.0
 
 
-def make_backend(kind: str) -> Backend:
-    """The engine for `--backend`; the fake one reads its pace and text from the env."""
-    if kind == "fake":
-        from tui.engine.fake import DEFAULT_SCRIPT, FakeBackend
-
-        script_file = os.environ.get("TCHAT_FAKE_SCRIPT")
-        script = Path(script_file).read_text("utf-8") if script_file else DEFAULT_SCRIPT
-        return FakeBackend(script=script, delay=float(os.environ.get("TCHAT_FAKE_DELAY", "0.02")))
-    from tui.engine.transformers_backend import TransformersBackend
-
-    return TransformersBackend()
-
-
-class TchatApp(MessageActions, App[None]):
+class TchatApp(MessageActions, ScreenActions, App[None]):
     """Chat with a local model; every session saved as it goes."""
 
     CSS_PATH = "app.tcss"
@@ -76,9 +66,16 @@ class TchatApp(MessageActions, App[None]):
         Binding("escape", "stop", "Stop reply", id="stop"),
         Binding("ctrl+n", "new_chat", "New chat", id="new_chat"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate", show=False),
-        Binding("f2", "edit_system", "System prompt", id="edit_system"),
-        Binding("f3", "change_theme", "Theme", id="change_theme"),
-        Binding("ctrl+g", "toggle_gauges", "Gauges", id="toggle_gauges"),
+        Binding("f1", "help", "Help", id="help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f2", "edit_system", "System prompt", id="edit_system", show=False),
+        Binding("f3", "change_theme", "Theme", id="change_theme", show=False),
+        Binding("f4", "browse_sessions", "Sessions", id="browse_sessions"),
+        Binding("f5", "settings", "Settings", id="settings", show=False),
+        Binding("f8", "inspect_prompt", "Inspect prompt", id="inspect_prompt", show=False),
+        Binding("f9", "copy_reply", "Copy reply", id="copy_reply", show=False),
+        Binding("ctrl+t", "copy_code", "Copy code", id="copy_code", show=False),
+        Binding("ctrl+g", "toggle_gauges", "Gauges", id="toggle_gauges", show=False),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
@@ -105,10 +102,9 @@ class TchatApp(MessageActions, App[None]):
             self.launch.theme, config.theme, os.environ, self.theme_set.available()
         )
         self.backend = backend or make_backend(self.launch.backend)
-        sessions_dir = self.launch.sessions_dir or (
-            Path(config.sessions_dir).expanduser() if config.sessions_dir else paths.sessions_dir()
+        self.store = SessionStore(
+            sessions_dir_for(self.launch, config), fmt=self.launch.format or config.format or "toml"
         )
-        self.store = SessionStore(sessions_dir, fmt=self.launch.format or config.format or "toml")
         self.autosaver = Autosaver(
             self.store,
             on_saved=lambda r: self.post_message(
@@ -128,6 +124,7 @@ class TchatApp(MessageActions, App[None]):
         self._continue_final = False  # the reply in flight carries on a stopped one
         self._tokens_before = 0
         self.editing: Message | None = None  # a user message being edited in the prompt
+        self._deleted_ids: set[str] = set()  # chats deleted in the browser: never saved again
         # Held, not queried: messages that arrive while the app shuts down still find them.
         self.conversation = Conversation(id="conversation")
         self.status = StatusLine(id="status")
@@ -192,6 +189,7 @@ class TchatApp(MessageActions, App[None]):
         elif self.launch.system is not None:
             self.session.system_prompt = self.launch.system
         await self.conversation.show(self.session)
+        self._set_history()
         self._update_context()
         self.load_model(self._load_spec())
 
@@ -223,18 +221,7 @@ class TchatApp(MessageActions, App[None]):
         # as interrupted, with the text that reached the disk.
 
     def _load_spec(self) -> LoadSpec:
-        model = self.launch.model
-        if model is None and self.session.messages and self.session.model.id:
-            model = self.session.model.id  # a resumed chat continues on its own model
-        if model is None:
-            model = self.config.model or ""
-        return LoadSpec(
-            model=model,
-            dtype=self.launch.dtype or self.config.dtype or "auto",
-            device=self.launch.device,
-            quantize=self.launch.quantize,
-            trust_remote_code=self.launch.trust_remote_code,
-        )
+        return load_spec_for(self.launch, self.config, self.session)
 
     # ---- model loading -------------------------------------------------------------------
 
@@ -339,6 +326,15 @@ class TchatApp(MessageActions, App[None]):
         self, messages: list[dict[str, str]], cancel: threading.Event, continue_final: bool
     ) -> None:
         try:
+            info = self.model_info
+            messages, dropped = fit_to_context(
+                messages,
+                self.backend.count_tokens,
+                info.context_length if info else None,
+                self.session.settings.max_new_tokens,
+            )
+            if dropped:
+                self.call_from_thread(self.notify, dropped_note(dropped), markup=False)
             reply = self.backend.stream(messages, self.session.settings, cancel, continue_final)
         except EngineError as exc:
             self.post_message(ReplyFinished(ReplyStats(stop_reason="error"), str(exc)))
@@ -413,16 +409,9 @@ class TchatApp(MessageActions, App[None]):
             await self.action_quit()
 
     def _model_ref(self) -> ModelRef:
-        info = self.model_info
-        if info is None:
+        if self.model_info is None:
             return ModelRef(id=self._load_spec().model or "default")
-        return ModelRef(
-            id=info.id,
-            revision=info.revision,
-            dtype=info.dtype,
-            quantization=info.quantization,
-            device=info.device,
-        )
+        return model_ref(self.model_info)
 
     @work(thread=True, exclusive=True, group="context", exit_on_error=False)
     def count_context(self) -> None:
@@ -446,8 +435,8 @@ class TchatApp(MessageActions, App[None]):
     # ---- saving --------------------------------------------------------------------------
 
     def _save(self) -> None:
-        if not self.session.messages:
-            return  # an empty chat is not worth a file
+        if not self.session.messages or self.session.id in self._deleted_ids:
+            return  # an empty chat is not worth a file; a deleted one must stay deleted
         self.session.model = self._model_ref()
         self.session.touch()
         self.autosaver.submit(self.session)
@@ -477,7 +466,7 @@ class TchatApp(MessageActions, App[None]):
         if self.reply_message is not None and self.reply_message.stats:
             if self.reply_message.stats.stop_reason == "streaming":
                 self.reply_message.stats.stop_reason = "cancelled"
-        if self.session.messages:
+        if self.session.messages and self.session.id not in self._deleted_ids:
             self.session.model = self._model_ref()
             self.session.touch()
             self.autosaver.flush(timeout=5)
@@ -519,6 +508,7 @@ class TchatApp(MessageActions, App[None]):
         self.save_now()
         self.session = self._new_session()
         await self.conversation.show(self.session)
+        self._set_history()
         self._update_context(0)
         self.status.saved = ""
         self.query_one(PromptInput).focus()
@@ -540,19 +530,6 @@ class TchatApp(MessageActions, App[None]):
 
     def on_unmount(self) -> None:
         self.probe.close()
-
-    def action_edit_system(self) -> None:
-        from tui.screens.system_prompt import SystemPromptScreen
-
-        def apply(result: str | None) -> None:
-            if result is None or result == self.session.system_prompt:
-                return
-            self.session.system_prompt = result
-            self._save()
-            self.call_later(self.conversation.show_system_prompt, result)
-            self.notify("System prompt updated: it applies from the next reply.", timeout=4)
-
-        self.push_screen(SystemPromptScreen(self.session.system_prompt), apply)
 
     def get_system_commands(self, screen):  # noqa: ANN001, ANN201 - Textual's signature
         """Every app action in the command palette (ctrl+p), with its key as the help line."""

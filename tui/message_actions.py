@@ -146,12 +146,12 @@ class MessageActions(_Base):
         self.notify("Message deleted.", timeout=3)
 
     def _copy(self, text: str, done: str) -> None:
-        driver = self._driver
-        result = clipboard.copy(text, driver.write if driver is not None else None)
+        self.copy_to_clipboard(text)
+        result = self.last_copy
         if result.ok:
-            self.notify(f"{done} ({result.method})", timeout=3)
+            self.notify(f"{done} ({result.method})", timeout=3, markup=False)
         else:
-            self.notify(f"Not copied: {result.method}", severity="warning")
+            self.notify(f"Not copied: {result.method}", severity="warning", markup=False)
 
     def _copy_code(self, view: MessageView) -> None:
         blocks = clipboard.code_blocks(view.message.content)

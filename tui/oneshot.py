@@ -25,16 +25,15 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from pathlib import Path
 from typing import TextIO
 
-from tui import paths
 from tui.cli import LaunchConfig
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
 from tui.engine.context import dropped_note, fit_to_context
+from tui.launch import load_spec_for, make_backend, model_ref, sessions_dir_for
 from tui.store import SessionLoadError, SessionRefError, SessionStore
-from tui.store.session import Message, ModelRef, ReplyStats, Session
+from tui.store.session import Message, ReplyStats, Session
 from tui.text import visible
 
 EXIT_OK = 0
@@ -52,54 +51,6 @@ class _Failed(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def make_backend(kind: str) -> Backend:
-    """The engine for `--backend` (same rules as the app's; kept here to avoid importing it)."""
-    if kind == "fake":
-        from tui.engine.fake import DEFAULT_SCRIPT, FakeBackend
-
-        script_file = os.environ.get("TCHAT_FAKE_SCRIPT")
-        script = Path(script_file).read_text("utf-8") if script_file else DEFAULT_SCRIPT
-        return FakeBackend(script=script, delay=float(os.environ.get("TCHAT_FAKE_DELAY", "0")))
-    from tui.engine.transformers_backend import TransformersBackend
-
-    return TransformersBackend()
-
-
-def sessions_dir_for(launch: LaunchConfig, config: Config) -> Path:
-    """--sessions-dir, else the config file's, else $TCHAT_SESSIONS_DIR / the XDG default."""
-    if launch.sessions_dir:
-        return launch.sessions_dir
-    if config.sessions_dir:
-        return Path(config.sessions_dir).expanduser()
-    return paths.sessions_dir()
-
-
-def load_spec_for(launch: LaunchConfig, config: Config, session: Session) -> LoadSpec:
-    """--model, else a resumed chat's own model, else the config file's, else the default."""
-    model = launch.model
-    if model is None and session.messages and session.model.id:
-        model = session.model.id
-    if model is None:
-        model = config.model or ""
-    return LoadSpec(
-        model=model,
-        dtype=launch.dtype or config.dtype or "auto",
-        device=launch.device,
-        quantize=launch.quantize,
-        trust_remote_code=launch.trust_remote_code,
-    )
-
-
-def _model_ref(info: ModelInfo) -> ModelRef:
-    return ModelRef(
-        id=info.id,
-        revision=info.revision,
-        dtype=info.dtype,
-        quantization=info.quantization,
-        device=info.device,
-    )
 
 
 class _Progress:
@@ -236,7 +187,7 @@ def _answer(
 ) -> int:
     backend = backend or make_backend(launch.backend)
     info = _load(backend, load_spec_for(launch, config, session), progress)
-    ref = _model_ref(info)
+    ref = model_ref(info)
     session.messages.append(Message("user", prompt))
     session.ensure_title()
     session.model = ref

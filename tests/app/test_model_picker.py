@@ -229,6 +229,19 @@ async def test_enter_in_the_search_line_loads_the_first_match(cache: Path) -> No
         assert (spec.dtype, spec.quantize, spec.device, spec.draft) == ("auto", None, "auto", None)
 
 
+async def test_a_partial_id_filters_and_enter_takes_the_catalog_match(cache: Path) -> None:
+    """Typing "org/tiny-l" filters; the unknown "org/tiny-l" goes below the real match."""
+    app = Host(make_picker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, ready(app))
+        await pilot.press(*"org/tiny-l")
+        await until(pilot, lambda: app.picker._typed is not None and not app.picker._typed_pending)
+        assert [e.id for e in app.picker._shown] == ["org/tiny-llama", "org/tiny-l"]
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(app.requests))
+        assert app.requests[0].spec.model == "org/tiny-llama"
+
+
 async def test_a_typed_id_is_described(cache: Path, tiny_model_no_template: Path) -> None:
     app = Host(make_picker())
     async with app.run_test(size=(80, 24)) as pilot:

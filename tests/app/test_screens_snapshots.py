@@ -38,6 +38,14 @@ def _utc(monkeypatch: pytest.MonkeyPatch) -> None:
     use_utc(monkeypatch)
 
 
+async def steady(pilot) -> None:  # noqa: ANN001
+    """A blinking cursor is a coin toss in a screenshot: hold every cursor on."""
+    await pilot.pause()
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+    await pilot.pause(0.05)
+
+
 def browser_host(folder: Path) -> ScreenHost:
     titles = [
         "Lists vs tuples in Python",
@@ -58,7 +66,7 @@ def browser_host(folder: Path) -> ScreenHost:
 async def browser_loaded(pilot) -> None:  # noqa: ANN001
     app = pilot.app
     await wait_for(pilot, lambda: len(app.screen_stack) > 1 and app.screen_stack[1].loaded)
-    await pilot.pause(0.1)
+    await steady(pilot)
 
 
 @SIZES
@@ -95,7 +103,7 @@ def test_session_browser_search(snap_compare, tmp_path: Path) -> None:
         await pilot.press("slash", *"chat number")
         screen = pilot.app.screen
         await wait_for(pilot, lambda: screen.query_one("SessionTable").row_count == 4)
-        await pilot.pause(0.1)
+        await steady(pilot)
 
     assert snap_compare(browser_host(tmp_path / "s"), terminal_size=(80, 24), run_before=search)
 
@@ -131,7 +139,7 @@ def test_settings(snap_compare, size: tuple[int, int]) -> None:
     with a short hint, then the two-line system prompt in an editor, and ctrl+s/Esc in the
     footer."""
     app = ScreenHost(lambda: SettingsScreen(SETTINGS, SYSTEM))
-    assert snap_compare(app, terminal_size=size)
+    assert snap_compare(app, terminal_size=size, run_before=steady)
 
 
 def test_settings_with_errors(snap_compare) -> None:
@@ -142,7 +150,7 @@ def test_settings_with_errors(snap_compare) -> None:
         for name, value in (("temperature", "0"), ("top_p", "2")):
             pilot.app.screen.query_one(f"#{name}").focus()
             await pilot.press("ctrl+a", "ctrl+k", *value)
-        await pilot.pause(0.1)
+        await steady(pilot)
 
     app = ScreenHost(lambda: SettingsScreen(SETTINGS, SYSTEM))
     assert snap_compare(app, terminal_size=(80, 24), run_before=break_it)
@@ -167,7 +175,7 @@ def test_prompt_inspector(snap_compare, size: tuple[int, int]) -> None:
     the bottom border, the fake template (<|system|>, <|user|>, … <|assistant|>) as plain
     text, '[bold]this[/bold]' literally, ␛ where the escapes were, and the footer keys
     Token ids/Line ends/Copy/Close."""
-    assert snap_compare(inspector_host(), terminal_size=size)
+    assert snap_compare(inspector_host(), terminal_size=size, run_before=steady)
 
 
 def test_prompt_inspector_ids_and_line_ends(snap_compare) -> None:
@@ -177,6 +185,7 @@ def test_prompt_inspector_ids_and_line_ends(snap_compare) -> None:
     async def show(pilot) -> None:  # noqa: ANN001
         await pilot.press("w", "t")
         await pilot.pause(0.3)
+        await steady(pilot)
 
     assert snap_compare(inspector_host(), terminal_size=(80, 24), run_before=show)
 
@@ -187,4 +196,4 @@ def test_help(snap_compare, size: tuple[int, int]) -> None:
     Prompt inspector, Dialogs), each key in a column and what it does beside it; at 80x24
     the list scrolls."""
     app = ScreenHost(lambda: HelpScreen(APP_KEYS + SCREEN_KEYS))
-    assert snap_compare(app, terminal_size=size)
+    assert snap_compare(app, terminal_size=size, run_before=steady)

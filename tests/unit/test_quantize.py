@@ -45,6 +45,16 @@ def test_bitsandbytes_quantizes_and_generates_on_the_cpu(
     assert reply.error is None and reply.stats.new_tokens == 5 and text
 
 
+def test_4bit_reports_the_real_parameter_count(tiny_model: Path) -> None:
+    """bitsandbytes packs two 4-bit weights per stored byte: a plain numel() would report
+    about half the parameters of the quantized layers, and the gauges' roofline with it."""
+    plain = TransformersBackend().load(LoadSpec(model=str(tiny_model), device="cpu"))
+    four = TransformersBackend().load(
+        LoadSpec(model=str(tiny_model), device="cpu", quantize="4bit")
+    )
+    assert four.parameters == plain.parameters
+
+
 def test_auto_device_quantizes_on_the_cpu_when_there_is_no_gpu(tiny_model: Path) -> None:
     import torch
 

@@ -158,7 +158,8 @@ class TransformersBackend(AssistedGeneration, Backend):
             quantization=spec.quantize,
             revision=getattr(config, "_commit_hash", None) or _cached_revision(source),
             context_length=getattr(config, "max_position_embeddings", None),
-            parameters=sum(p.numel() for p in model.parameters()),
+            # num_parameters() unpacks 4-bit weights (two per stored byte); numel() does not.
+            parameters=model.num_parameters(),
             template_note=note,
             draft=assistant.name if assistant else None,
             draft_note=assistant.note if assistant else None,

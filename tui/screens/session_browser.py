@@ -35,6 +35,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
@@ -359,15 +360,16 @@ class SessionBrowser(ModalScreen[Path | None]):
         self.dismiss(row.path)
 
     def say(
-        self, text: str, *, severity: str = "information", title: str = "", timeout: float = 5
+        self,
+        text: str,
+        *,
+        severity: SeverityLevel = "information",
+        title: str = "",
+        timeout: float = 5,
     ) -> None:
         """A notification drawn as text: titles, paths and errors may contain '[' and ESC."""
         self.app.notify(
-            visible(text),
-            title=title,
-            severity=severity,
-            timeout=timeout,
-            markup=False,  # type: ignore[arg-type]
+            visible(text), title=title, severity=severity, timeout=timeout, markup=False
         )
 
     def action_close(self) -> None:

@@ -166,7 +166,6 @@ class ModelPicker(Widget):
     BINDINGS = [
         Binding("enter", "load", "Load model", show=False),
         Binding("escape", "dismiss", "Close picker", show=False),
-        Binding("f5", "rescan", "Rescan models", show=False),
     ]
 
     class LoadRequested(Message):
@@ -254,7 +253,8 @@ class ModelPicker(Widget):
         )
         with Container(id="mp-body"):
             yield OptionList(id="mp-list", markup=False, compact=True)
-            with VerticalScroll(id="mp-side"):
+            # Not a focus stop of its own: focusing a row scrolls it into view.
+            with VerticalScroll(id="mp-side", can_focus=False):
                 yield DrawnLines(self._draw_detail, id="mp-detail")
                 with Container(id="mp-options"):
                     yield ChoiceRow("dtype", DTYPES, id="mp-dtype")
@@ -266,7 +266,7 @@ class ModelPicker(Widget):
                 yield DrawnLines(self._draw_notes, id="mp-notes")
         with Horizontal(id="mp-actions"):
             yield Button("Load", id="mp-load", compact=True, variant="primary")
-            yield Static("Enter load · ←→ option · Esc close · F5 rescan", id="mp-keys")
+            yield Static("Enter load · ←→ option · Esc close", id="mp-keys")
 
     @property
     def option_list(self) -> OptionList:
@@ -298,8 +298,9 @@ class ModelPicker(Widget):
             self._refresh_timer = self.set_interval(self._refresh_s, self._sample, pause=True)
 
     def on_show(self, _event: Show) -> None:
-        # A pane mounted hidden costs nothing until first shown: no scan, no sampling.
-        if self.catalog is None and not self._scanning:
+        # A pane mounted hidden costs nothing until shown. Each showing lists the models
+        # again (a download may have finished meanwhile); the old list stays until then.
+        if not self._scanning:
             self.rescan()
         if self._refresh_timer is not None:
             self._refresh_timer.resume()
@@ -321,7 +322,7 @@ class ModelPicker(Widget):
     # -- the contract with the app ------------------------------------------------------------
 
     def rescan(self) -> None:
-        """List the models again (F5), e.g. after a download; the highlight is kept."""
+        """List the models again (done on each show); the highlight is kept."""
         self._scanning = True
         self._update_title()
         if self.catalog is None:
@@ -338,6 +339,8 @@ class ModelPicker(Widget):
     def mark_loaded(self, model_id: str | None) -> None:
         """Show `model_id` as the model in use (None: no model loaded)."""
         self.loaded_id = model_id
+        if self.catalog is None:
+            self._want_id = model_id
         self._rebuild_list(keep=self.selected.id if self.selected else model_id)
         self._redraw()
 
@@ -395,9 +398,6 @@ class ModelPicker(Widget):
     def action_dismiss(self) -> None:
         self.post_message(self.Dismissed())
 
-    def action_rescan(self) -> None:
-        self.rescan()
-
     # -- events from the children -------------------------------------------------------------
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -413,7 +413,7 @@ class ModelPicker(Widget):
             self._describe_timer = self.set_timer(DESCRIBE_DELAY_S, partial(self._describe, text))
         else:
             self._typed, self._typed_pending = None, False
-        self._rebuild_list()
+        self._rebuild_list(first=True)
         self._redraw()
 
     def on_search_line_move(self, event: SearchLine.Move) -> None:
@@ -570,15 +570,19 @@ class ModelPicker(Widget):
         haystack = f"{entry.id} {entry.name}".lower()
         return all(w in haystack for w in words)
 
-    def _rebuild_list(self, keep: str | None = None) -> None:
+    def _rebuild_list(self, keep: str | None = None, first: bool = False) -> None:
+        """Refill the list; highlight `keep` (default: the highlighted entry) or, with `first`,
+        the top row (after typing, Enter takes the best match, as in a command palette)."""
         if not self._composed:
             return
         options = self.option_list
-        if keep is None and self.selected is not None:
+        if keep is None and not first and self.selected is not None:
             keep = self.selected.id
         shown = self._filtered()
         if self._typed is not None:
-            shown = [self._typed] + [e for e in shown if e.id != self._typed.id]
+            # Catalog matches first: typing "org/ti" to filter must not put an unknown
+            # "org/ti" under Enter. A new id matches nothing and is then the only row.
+            shown = [e for e in shown if e.id != self._typed.id] + [self._typed]
         self._shown = shown
         if not shown:
             placeholder = "scanning…" if self.catalog is None else "no model matches"
@@ -587,10 +591,7 @@ class ModelPicker(Widget):
         options.set_options(
             Option(list_prompt(e, e.id == self.loaded_id), id=str(i)) for i, e in enumerate(shown)
         )
-        index = next((i for i, e in enumerate(shown) if e.id == keep), 0)
-        if self._typed is not None and keep is None:
-            index = 0
-        options.highlighted = index
+        options.highlighted = next((i for i, e in enumerate(shown) if e.id == keep), 0)
 
     def _update_title(self) -> None:
         if not self._composed:
@@ -648,7 +649,7 @@ class ModelPicker(Widget):
         chosen = self._chosen_key(target)
         lines.append(Content(""))
         lines += estimate_table(est, chosen, width)
-        lines += target_line(target, width)
+        lines += target_line(target, width, measuring=self._bw_state == "measuring")
         lines += advice(est, chosen, width)
         return lines
 

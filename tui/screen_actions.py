@@ -1,0 +1,200 @@
+"""The app's actions that open a screen or copy: help, sessions, settings, system prompt,
+prompt inspector, copy reply / code.
+
+A mixin for the App, so app.py stays about the chat flow. Each action builds its screen with
+plain data and applies the screen's result; heavy work (listing sessions, tokenizing) happens
+in the screens' or the app's thread workers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.binding import Binding
+
+from tui import clipboard
+from tui.engine.backend import EngineError
+from tui.engine.context import fit_to_context
+from tui.store import SessionLoadError
+from tui.widgets.prompt import PromptInput
+
+if TYPE_CHECKING:
+    from tui.app import TchatApp
+    from tui.screens.session_browser import SessionBrowser
+
+    _Base = TchatApp
+else:
+    _Base = object
+
+
+class ScreenActions(_Base):
+    """Actions behind F1, F2, F4, F5, F8, F9 and ctrl+t."""
+
+    # ---- help ----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.help import SCREEN_KEYS, HelpScreen
+
+        keys = self._active_keys()
+        rows = [("", "Chat"), ("enter", "send the prompt"), ("ctrl+j", "new line in the prompt")]
+        rows += [
+            (keys[b.id], b.description)
+            for b in self.BINDINGS
+            if isinstance(b, Binding) and b.id and b.id in keys
+        ]
+        self.push_screen(HelpScreen(rows + SCREEN_KEYS))
+
+    # ---- system prompt and settings ------------------------------------------------------
+
+    def action_edit_system(self) -> None:
+        from tui.screens.system_prompt import SystemPromptScreen
+
+        def apply(result: str | None) -> None:
+            if result is None or result == self.session.system_prompt:
+                return
+            self._apply_system_prompt(result)
+            self.notify("System prompt updated: it applies from the next reply.", timeout=4)
+
+        self.push_screen(SystemPromptScreen(self.session.system_prompt), apply)
+
+    def _apply_system_prompt(self, prompt: str) -> None:
+        self.session.system_prompt = prompt
+        self._save()
+        self.call_later(self.conversation.show_system_prompt, prompt)
+
+    def action_settings(self) -> None:
+        from tui.screens.settings import SettingsScreen
+
+        def apply(result: object) -> None:
+            if result is None:
+                return
+            settings, system = result  # type: ignore[misc]
+            self.session.settings = settings
+            if system != self.session.system_prompt:
+                self._apply_system_prompt(system)
+            else:
+                self._save()
+            self.notify("Saved with this chat; applies from the next reply.", timeout=4)
+
+        self.push_screen(SettingsScreen(self.session.settings, self.session.system_prompt), apply)
+
+    # ---- sessions ------------------------------------------------------------------------
+
+    def action_browse_sessions(self) -> None:
+        from tui.screens.session_browser import SessionBrowser
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.call_later(self.open_session_file, path)
+
+        self.push_screen(SessionBrowser(self.store, self.session.id), chosen)
+
+    async def open_session_file(self, path: Path) -> None:
+        if self.generating or self.waiting_for_model:
+            self.notify("A reply is still on its way: Esc stops it.", severity="warning")
+            return
+        try:
+            session = self.store.load(path)
+        except (SessionLoadError, OSError) as exc:
+            self.notify(str(exc), title="Could not open", severity="error", markup=False)
+            return
+        if session.id == self.session.id:
+            return
+        self.save_now()
+        self.session = session
+        await self.conversation.show(session)
+        self._set_history()
+        self.count_context()
+        spec = self._load_spec()
+        if self.launch.model is None and self.model_info and spec.model != self.model_info.id:
+            self.load_model(spec)  # the chat continues on the model it was held with
+
+    def on_session_browser_current_renamed(self, event: SessionBrowser.CurrentRenamed) -> None:
+        self.session.title = event.title
+        self.autosaver.submit(self.session)  # not _save(): a rename must not touch `updated`
+
+    async def on_session_browser_current_deleted(
+        self, event: SessionBrowser.CurrentDeleted
+    ) -> None:
+        self._deleted_ids.add(self.session.id)  # no later save may write it again
+        self.action_stop()
+        self.autosaver.flush(timeout=5)
+        self.store.delete(event.path)  # again, in case a queued save landed meanwhile
+        self.session = self._new_session()  # not action_new_chat: that would save the old one
+        await self.conversation.show(self.session)
+        self._set_history()
+        self._update_context(0)
+        self.notify("That chat was deleted: this is a new one.", timeout=4)
+
+    def _set_history(self) -> None:
+        self.query_one(PromptInput).set_history(
+            [m.content for m in self.session.messages if m.role == "user"]
+        )
+
+    # ---- prompt inspector ----------------------------------------------------------------
+
+    def action_inspect_prompt(self) -> None:
+        if self.model_info is None:
+            self.notify("The model is still loading: its chat template decides the prompt.")
+            return
+        if self.generating:
+            messages = list(self._prompt_messages)
+        else:
+            messages = self.session.chat_messages()
+            draft = self.query_one(PromptInput).text
+            if draft.strip():
+                messages.append({"role": "user", "content": draft})
+        if not messages:
+            self.notify("Nothing to send yet: type a message first.")
+            return
+        self._inspect(messages)
+
+    @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
+    def _inspect(self, messages: list[dict[str, str]]) -> None:
+        from tui.screens.prompt_inspector import PromptInspector
+
+        backend, info = self.backend, self.model_info
+        try:  # show what would really be sent: after the context policy has trimmed it
+            messages, _ = fit_to_context(
+                messages,
+                backend.count_tokens,
+                info.context_length if info else None,
+                self.session.settings.max_new_tokens,
+            )
+        except EngineError:
+            pass
+        rendered = backend.render_prompt(messages)  # type: ignore[attr-defined]
+        count = backend.count_tokens(messages)
+        ids = getattr(backend, "token_ids", None)
+        self.call_from_thread(
+            self.push_screen,
+            PromptInspector(rendered, count, (lambda: ids(messages)) if ids else None),
+        )
+
+    # ---- clipboard -----------------------------------------------------------------------
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Every copy in the app (TextArea selections too) goes through OSC 52 for tmux."""
+        self._clipboard = text
+        driver = self._driver
+        self.last_copy = clipboard.copy(text, driver.write if driver is not None else None)
+
+    def _last_reply_view(self):  # noqa: ANN202
+        views = [v for v in self.conversation.views() if v.message.role == "assistant"]
+        views = [v for v in views if v.message.content]
+        if not views:
+            self.notify("No reply to copy yet.", severity="warning")
+            return None
+        return views[-1]
+
+    def action_copy_reply(self) -> None:
+        view = self._last_reply_view()
+        if view is not None:
+            self._copy(view.message.content, "Last reply copied.")
+
+    def action_copy_code(self) -> None:
+        view = self._last_reply_view()
+        if view is not None:
+            self._copy_code(view)
