@@ -18,6 +18,7 @@ from tui import clipboard
 from tui.engine.backend import EngineError
 from tui.engine.context import fit_to_context
 from tui.store import SessionLoadError
+from tui.widgets.message import MessageView
 from tui.widgets.prompt import PromptInput
 
 if TYPE_CHECKING:
@@ -43,6 +44,13 @@ class ScreenActions(_Base):
             (keys[b.id], b.description)
             for b in self.BINDINGS
             if isinstance(b, Binding) and b.id and b.id in keys
+        ]
+        rows += [("", "On a focused message (shift+tab from the prompt)")]
+        rows += [("up / down", "previous / next message; down from the last: the prompt")]
+        rows += [
+            (b.key.replace(",", " / "), b.description)
+            for b in MessageView.BINDINGS
+            if isinstance(b, Binding) and b.show
         ]
         self.push_screen(HelpScreen(rows + SCREEN_KEYS))
 
