@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
@@ -56,7 +56,7 @@ from tui.widgets.status_line import StatusLine
 STREAM_SAVE_INTERVAL_S = 3.0
 
 
-class TchatApp(MessageActions, ScreenActions, App[None]):
+class TchatApp(MessageActions, ScreenActions):
     """Chat with a local model; every session saved as it goes."""
 
     CSS_PATH = "app.tcss"

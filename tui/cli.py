@@ -7,7 +7,6 @@ and a bad argument is reported before anything heavy loads.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,24 +43,33 @@ def build_parser() -> argparse.ArgumentParser:
         "F2 system prompt · F3 theme · ctrl+q quit. Sessions are saved after every turn.",
     )
     p.add_argument(
-        "-m", "--model",
+        "-m",
+        "--model",
         help="HF id (e.g. HuggingFaceTB/SmolLM2-360M-Instruct), model folder, or .gguf file; "
         "default: the bundled SmolLM2-135M-Instruct",
     )
-    p.add_argument("--dtype", choices=DTYPES, help="weights dtype (default auto: bf16 on GPU, fp32 on CPU)")
+    p.add_argument(
+        "--dtype", choices=DTYPES, help="weights dtype (default auto: bf16 on GPU, fp32 on CPU)"
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
     p.add_argument("--quantize", choices=("8bit", "4bit"), help="bitsandbytes quantization")
     p.add_argument(
-        "--trust-remote-code", action="store_true",
+        "--trust-remote-code",
+        action="store_true",
         help="run the model repo's own Python code (only for repos you trust)",
     )
     p.add_argument("-s", "--system", help="system prompt for a new chat")
     p.add_argument(
-        "-r", "--resume", nargs="?", const="", metavar="ID|PATH",
+        "-r",
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="ID|PATH",
         help="resume a session: the newest one, or the given id / file",
     )
     p.add_argument(
-        "--sessions-dir", type=Path,
+        "--sessions-dir",
+        type=Path,
         help="where sessions are saved (default $XDG_DATA_HOME/tchat/sessions, "
         "or $TCHAT_SESSIONS_DIR)",
     )
@@ -71,10 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="theme: tchat-dark, tchat-light, tchat-high-contrast, ansi, any Textual theme, "
         "or your own (~/.config/tchat/themes)",
     )
-    p.add_argument("--backend", choices=("transformers", "fake"), default="transformers", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--backend",
+        choices=("transformers", "fake"),
+        default="transformers",
+        help=argparse.SUPPRESS,
+    )
     p.add_argument("--config", type=Path, help="config file (default ~/.config/tchat/config.toml)")
     p.add_argument(
-        "-p", "--prompt", metavar="TEXT",
+        "-p",
+        "--prompt",
+        metavar="TEXT",
         help="answer TEXT on stdout without the full-screen app, and save the chat; "
         "'-' reads the prompt from stdin, as does piping into tchat (echo hi | tchat)",
     )

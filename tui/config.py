@@ -118,7 +118,7 @@ def load_config(path: Path | None = None) -> Config:
                 raise ConfigError(f"{path}: [{table}] must be a table")
             setattr(cfg, table, dict(data[table]))
     if not all(isinstance(v, str) for v in cfg.keymap.values()):
-        raise ConfigError(f"{path}: [keymap] values must be strings like \"ctrl+n\"")
+        raise ConfigError(f'{path}: [keymap] values must be strings like "ctrl+n"')
     gen_types = {f.name: f.type for f in fields(GenerationSettings)}
     for k, v in cfg.generation.items():
         if k not in gen_types:

@@ -13,23 +13,15 @@ A mixin for the App, kept apart so app.py stays about wiring. The rules users se
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from tui import clipboard
+from tui.chat_host import ChatHost
 from tui.widgets.message import MessageView
 from tui.widgets.prompt import PromptInput
-
-if TYPE_CHECKING:
-    from tui.app import TchatApp
-
-    _Base = TchatApp
-else:
-    _Base = object
 
 CONTINUABLE = ("length", "cancelled", "streaming")
 
 
-class MessageActions(_Base):
+class MessageActions(ChatHost):
     """Handlers for `MessageView.ActionRequested` and the focus moves between messages."""
 
     _code_cursor: dict[int, int]

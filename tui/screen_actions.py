@@ -15,22 +15,18 @@ from textual import work
 from textual.binding import Binding
 
 from tui import clipboard
+from tui.chat_host import ChatHost
 from tui.engine.backend import EngineError
 from tui.engine.context import fit_to_context
-from tui.store import SessionLoadError
+from tui.store import GenerationSettings, SessionLoadError
 from tui.widgets.message import MessageView
 from tui.widgets.prompt import PromptInput
 
 if TYPE_CHECKING:
-    from tui.app import TchatApp
     from tui.screens.session_browser import SessionBrowser
 
-    _Base = TchatApp
-else:
-    _Base = object
 
-
-class ScreenActions(_Base):
+class ScreenActions(ChatHost):
     """Actions behind F1, F2, F4, F5, F8, F9 and ctrl+t."""
 
     # ---- help ----------------------------------------------------------------------------
@@ -75,10 +71,10 @@ class ScreenActions(_Base):
     def action_settings(self) -> None:
         from tui.screens.settings import SettingsScreen
 
-        def apply(result: object) -> None:
+        def apply(result: tuple[GenerationSettings, str] | None) -> None:
             if result is None:
                 return
-            settings, system = result  # type: ignore[misc]
+            settings, system = result
             self.session.settings = settings
             if system != self.session.system_prompt:
                 self._apply_system_prompt(system)

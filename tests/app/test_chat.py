@@ -61,7 +61,10 @@ async def test_escape_stops_a_reply_and_keeps_the_partial_text(make_app, session
     app = make_app(backend)
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "tell me a long story")
-        await wait_until(pilot, lambda: app.reply_message is not None and app.reply_message.content.count("word") >= 5)
+        await wait_until(
+            pilot,
+            lambda: app.reply_message is not None and app.reply_message.content.count("word") >= 5,
+        )
         await pilot.press("escape")
         await wait_replies(pilot, 1)
         reply = app.session.messages[-1]
@@ -92,7 +95,9 @@ async def test_load_failure_is_shown_and_the_app_keeps_working(make_app):
         await wait_until(pilot, lambda: bool(app.query(Notice)))
         assert "No model called" in str(app.query_one(Notice).render())
         await type_and_send(pilot, "anyone there?")
-        await wait_until(pilot, lambda: app.session.messages and app.session.messages[0].role == "user")
+        await wait_until(
+            pilot, lambda: app.session.messages and app.session.messages[0].role == "user"
+        )
         assert app.session.messages[0].content == "anyone there?"  # the typed text is kept
 
 
@@ -132,7 +137,9 @@ async def test_ctrl_j_inserts_a_newline_and_enter_sends(make_app):
         await pilot.press("a", "ctrl+j", "b")
         assert app.query_one(PromptInput).text == "a\nb"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.session.messages and app.session.messages[0].content == "a\nb")
+        await wait_until(
+            pilot, lambda: app.session.messages and app.session.messages[0].content == "a\nb"
+        )
         assert app.query_one(PromptInput).text == ""
         await wait_replies(pilot, 1)
 
@@ -174,7 +181,10 @@ async def test_quit_saves_a_streaming_reply(make_app, sessions_dir):
     app = make_app(backend)
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "long one")
-        await wait_until(pilot, lambda: app.reply_message is not None and app.reply_message.content.count("word") >= 3)
+        await wait_until(
+            pilot,
+            lambda: app.reply_message is not None and app.reply_message.content.count("word") >= 3,
+        )
         await pilot.press("ctrl+q")
         await pilot.pause(1.5)
     [session] = saved_sessions(sessions_dir)

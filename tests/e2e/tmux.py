@@ -40,8 +40,22 @@ class Terminal:
         command = f"{shlex.join(argv)}; echo TCHAT-EXITED-$?; sleep 60"
         env_args = [f"{k}={v}" for k, v in self.env.items()]
         subprocess.run(
-            ["env", *env_args, "tmux", "-L", self.socket, "-f", "/dev/null", "new-session",
-             "-d", "-x", str(self.size[0]), "-y", str(self.size[1]), command],
+            [
+                "env",
+                *env_args,
+                "tmux",
+                "-L",
+                self.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                str(self.size[0]),
+                "-y",
+                str(self.size[1]),
+                command,
+            ],
             check=True,
         )
         self.started = True

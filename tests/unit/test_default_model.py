@@ -62,7 +62,9 @@ def test_default_model_answers_a_question(default_model_dir: Path) -> None:
     assert info.context_length == 8192
     assert warm_load < 20  # about a second here; generous for a loaded CI machine
     messages = [{"role": "user", "content": "What is the capital of France?"}]
-    reply = backend.stream(messages, GenerationSettings(max_new_tokens=24, do_sample=False), threading.Event())
+    reply = backend.stream(
+        messages, GenerationSettings(max_new_tokens=24, do_sample=False), threading.Event()
+    )
     text = "".join(reply)
     assert "Paris" in text
     assert reply.stats.stop_reason == "end_of_turn"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from tui.store.session import GenerationSettings, ReplyStats
 
 # progress(message, fraction or None) while loading: shown in the status line.
-ProgressFn = Callable[[str, "float | None"], None]
+ProgressFn = Callable[[str, "float | None"], object]
 
 
 class EngineError(Exception):

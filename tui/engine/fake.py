@@ -100,7 +100,8 @@ class FakeBackend(Backend):
 
         def chunks() -> Iterator[str]:
             stats = reply.stats
-            first = last = None
+            first: float | None = None
+            last = 0.0
             try:
                 for i, tok in enumerate(tokens):
                     if cancel.is_set():

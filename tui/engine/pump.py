@@ -15,7 +15,7 @@ from tui.engine.backend import Reply
 # emit(text_since_last_flush, new_tokens_so_far, seconds_since_start, ttft_or_None).
 # Token counts come from `reply.stats`, which backends update live: a text delta from the
 # streamer is often several tokens (it holds text back until a word is complete).
-EmitFn = Callable[[str, int, float, "float | None"], None]
+EmitFn = Callable[[str, int, float, "float | None"], object]
 
 
 def pump(reply: Reply, emit: EmitFn, interval: float = 1 / 30) -> str:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui.engine import default_model
+from tui.engine import default_model, fast_path
 from tui.engine.assisted import AssistedGeneration
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, ProgressFn, Reply
 from tui.engine.templates import ensure_chat_template
@@ -116,11 +116,17 @@ def _make_cancel_criteria(cancel: threading.Event) -> Any:
 class TransformersBackend(AssistedGeneration, Backend):
     """Loads one model at a time and streams replies from it."""
 
-    def __init__(self) -> None:
+    def __init__(self, fast: str = "auto") -> None:
+        if fast not in fast_path.FAST_MODES:
+            raise ValueError(f"fast must be one of {fast_path.FAST_MODES}, not {fast!r}")
         self.model: Any = None
         self.tokenizer: Any = None
         self.info: ModelInfo | None = None
         self._lock = threading.Lock()  # one generate at a time on one model
+        # Static cache + compiled decode (fast_path.py): "auto" uses it where it pays.
+        self.fast = fast
+        self.fast_path: fast_path.FastPath | None = None
+        self.fast_note = ""  # why the fast path is on or off, for the user
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -149,6 +155,10 @@ class TransformersBackend(AssistedGeneration, Backend):
         assistant = self._prepare_assistant(spec, model, tokenizer, name, device, dtype, report)
         self.model, self.tokenizer = model, tokenizer
         self._install_assistant(assistant)
+        if self.fast_path is not None:
+            self.fast_path.enabled = False  # the old model's: never used again
+        # Compiles in a background thread; replies use plain generate until it is warm.
+        self.fast_path, self.fast_note = fast_path.start(self.fast, model, tokenizer)
         config = model.config
         self.info = ModelInfo(
             id=model_id,
@@ -264,6 +274,9 @@ class TransformersBackend(AssistedGeneration, Backend):
             raise _explain_load_error(source, exc) from exc
 
     def unload(self) -> None:
+        if self.fast_path is not None:
+            self.fast_path.enabled = False
+        self.fast_path = None
         self.model = self.tokenizer = None
         self.info = None
         try:
@@ -334,7 +347,14 @@ class TransformersBackend(AssistedGeneration, Backend):
             )
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
-        kwargs.update(self._assisted_kwargs(settings, prompt_tokens))  # {} unless a draft is set
+        # {} unless a draft is set. Assisted replies must not also get a static cache: with
+        # prompt lookup, transformers 5.24 fails (IndexError in the cache) — keep them exclusive.
+        assisted = self._assisted_kwargs(settings, prompt_tokens)
+        kwargs.update(assisted)
+        if self.fast_path is not None and not assisted:
+            # None until the compiled path for this length is warm: then plain generate.
+            fast = self.fast_path.generate_kwargs(prompt_tokens, settings.max_new_tokens)
+            kwargs.update(fast or {})
         failure: list[BaseException] = []
 
         def run() -> None:

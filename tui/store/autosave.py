@@ -37,8 +37,8 @@ class Autosaver:
     def __init__(
         self,
         store: _Saves,
-        on_saved: Callable[[SaveResult], None] | None = None,
-        on_error: Callable[[Exception], None] | None = None,
+        on_saved: Callable[[SaveResult], object] | None = None,
+        on_error: Callable[[Exception], object] | None = None,
         retry_s: float | None = None,  # None: RETRY_S
     ) -> None:
         self._store = store

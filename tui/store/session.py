@@ -21,7 +21,7 @@ STOP_REASONS = ("end_of_turn", "length", "cancelled", "error", "streaming")
 
 
 def now_iso() -> str:
-    """UTC timestamp with second precision and an explicit offset, e.g. 2026-11-25T20:45:53+00:00."""
+    """UTC time to the second with an explicit offset, e.g. 2026-11-25T20:45:53+00:00."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 

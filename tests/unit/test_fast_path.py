@@ -1,0 +1,220 @@
+"""The fast generation path (static cache + torch.compile): same replies, never in the way.
+
+Correctness only: speed is `python -m bench fast_vs_plain`'s job, never a test's. The tiny
+model compiles in seconds once inductor's cache (in the test cache folder) is warm; the first
+run on a checkout takes longer, hence the generous timeouts on warming.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui.engine import fast_path
+from tui.engine.backend import LoadSpec
+from tui.engine.fast_path import FastPath, decide
+from tui.engine.transformers_backend import TransformersBackend
+from tui.store.session import GenerationSettings
+
+HELLO = [{"role": "user", "content": "Hello there, how are you today?"}]
+GREEDY = GenerationSettings(max_new_tokens=24, do_sample=False, repetition_penalty=1.0)
+WARM_TIMEOUT_S = 600  # a cold inductor compile on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def fast_backend(tiny_model: Path) -> TransformersBackend:
+    """A backend with the fast path forced on (auto leaves it off for a toy model)."""
+    backend = TransformersBackend(fast="on")
+    backend.load(LoadSpec(model=str(tiny_model)))
+    return backend
+
+
+def warm(backend: TransformersBackend) -> FastPath:
+    path = backend.fast_path
+    assert path is not None
+    assert path.wait(WARM_TIMEOUT_S), path.error
+    return path
+
+
+def reply_text(backend: TransformersBackend, settings: GenerationSettings = GREEDY) -> str:
+    return "".join(backend.stream(HELLO, settings, threading.Event()))
+
+
+class Spy:
+    """Records what FastPath.generate_kwargs answered, to know which path a reply took."""
+
+    def __init__(self, path: FastPath, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.answers: list[dict[str, Any] | None] = []
+        real = path.generate_kwargs
+
+        def spy(prompt_tokens: int, max_new_tokens: int) -> dict[str, Any] | None:
+            answer = real(prompt_tokens, max_new_tokens)
+            self.answers.append(answer)
+            return answer
+
+        monkeypatch.setattr(path, "generate_kwargs", spy)
+
+
+def test_greedy_reply_on_the_fast_path_equals_plain_generate(
+    fast_backend: TransformersBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = warm(fast_backend)
+    spy = Spy(path, monkeypatch)
+    path.enabled = False
+    plain = reply_text(fast_backend)
+    path.enabled = True
+    fast = reply_text(fast_backend)
+    again = reply_text(fast_backend)
+    assert spy.answers[0] is None  # disabled: plain generate
+    assert spy.answers[1] is not None and "cache" in spy.answers[1]  # static cache, compiled
+    assert fast == plain
+    assert again == plain  # a second reply reuses the compiled graph with a fresh cache
+
+
+def test_fast_reply_keeps_stats_and_stop_reasons(fast_backend: TransformersBackend) -> None:
+    warm(fast_backend)
+    reply = fast_backend.stream(HELLO, GREEDY, threading.Event())
+    text = "".join(reply)
+    assert text and reply.error is None
+    assert reply.stats.new_tokens == GREEDY.max_new_tokens
+    assert reply.stats.stop_reason == "length"
+    assert reply.stats.decode_tps and reply.stats.decode_tps > 0
+
+
+def test_cancel_works_on_the_fast_path(fast_backend: TransformersBackend) -> None:
+    warm(fast_backend)
+    cancel = threading.Event()
+    reply = fast_backend.stream(HELLO, GenerationSettings(max_new_tokens=300), cancel)
+    chunks = iter(reply)
+    next(chunks)
+    cancel.set()
+    list(chunks)
+    assert reply.stats.stop_reason == "cancelled"
+    assert reply.stats.new_tokens < 300
+
+
+def test_sampling_with_a_seed_is_repeatable_on_the_fast_path(
+    fast_backend: TransformersBackend,
+) -> None:
+    warm(fast_backend)
+    settings = GenerationSettings(max_new_tokens=12, do_sample=True, seed=3, temperature=1.0)
+    assert reply_text(fast_backend, settings) == reply_text(fast_backend, settings)
+
+
+def test_a_reply_too_long_for_any_cache_bucket_uses_plain_generate(
+    fast_backend: TransformersBackend,
+) -> None:
+    path = warm(fast_backend)
+    limit = path.buckets[-1]
+    assert path.generate_kwargs(prompt_tokens=limit, max_new_tokens=1) is None
+    assert path.generate_kwargs(prompt_tokens=10, max_new_tokens=20) is not None
+
+
+def test_replies_never_wait_for_the_compile(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the path warms up (here: held until the reply is done), replies go the plain way."""
+    gate = threading.Event()
+    real_warm = FastPath._warm
+
+    def held_warm(self: FastPath, bucket: int) -> None:
+        gate.wait(WARM_TIMEOUT_S)
+        real_warm(self, bucket)
+
+    monkeypatch.setattr(FastPath, "_warm", held_warm)
+    backend = TransformersBackend(fast="on")
+    backend.load(LoadSpec(model=str(tiny_model)))  # starts warming, in the background
+    path = backend.fast_path
+    assert path is not None and path.state == "warming"
+    spy = Spy(path, monkeypatch)
+    try:
+        assert reply_text(backend)  # answered while the compile is still held
+        assert spy.answers == [None]
+    finally:
+        gate.set()
+    assert path.wait(WARM_TIMEOUT_S), path.error
+    assert path.state == "ready"
+    assert reply_text(backend)
+    assert spy.answers[-1] is not None
+
+
+def test_a_failed_compile_turns_the_fast_path_off_and_replies_go_on(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: FastPath, bucket: int) -> dict[str, Any]:
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(FastPath, "_kwargs", broken)
+    backend = TransformersBackend(fast="on")
+    backend.load(LoadSpec(model=str(tiny_model)))
+    path = backend.fast_path
+    assert path is not None
+    assert not path.wait(60)
+    assert path.state == "failed" and "no compiler here" in (path.error or "")
+    assert path.generate_kwargs(10, 20) is None
+    assert reply_text(backend)
+
+
+def test_auto_leaves_a_toy_model_alone_and_off_means_off(tiny_model: Path) -> None:
+    auto = TransformersBackend()  # fast="auto" is the default
+    auto.load(LoadSpec(model=str(tiny_model)))
+    assert auto.fast_path is None and "toy model" in auto.fast_note
+    assert not decide("off", auto.model).use
+    assert decide("on", auto.model).use
+
+
+def test_auto_decision_by_device_and_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Param:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def numel(self) -> int:
+            return self.n
+
+    class Device:
+        def __init__(self, kind: str) -> None:
+            self.type = kind
+
+    class Model:
+        hf_quantizer = None
+
+        def __init__(self, params: int, device: str) -> None:
+            self.device = Device(device)
+            self._params = [Param(params)]
+
+        def parameters(self) -> list[Param]:
+            return self._params
+
+    monkeypatch.setattr(fast_path, "_have_cxx", lambda: True)
+    assert decide("auto", Model(135_000_000, "cpu")).use
+    assert not decide("auto", Model(7_000_000_000, "cpu")).use
+    assert decide("auto", Model(7_000_000_000, "cuda")).use
+    monkeypatch.setattr(fast_path, "_have_cxx", lambda: False)
+    assert not decide("auto", Model(135_000_000, "cpu")).use
+    assert "C++ compiler" in decide("on", Model(135_000_000, "cpu")).reason
+    with pytest.raises(ValueError):
+        decide("fast", Model(1, "cpu"))
+
+
+def test_bitsandbytes_models_are_never_compiled() -> None:
+    class Quantizer:
+        is_compileable = False
+
+    class Model:
+        hf_quantizer = Quantizer()
+
+    assert not decide("on", Model()).use
+
+
+def test_buckets_grow_by_powers_of_two_up_to_the_context_length() -> None:
+    assert fast_path._buckets(512) == (512,)
+    assert fast_path._buckets(8192) == (512, 1024, 2048, 4096, 8192)
+    assert fast_path._buckets(3000) == (512, 1024, 2048, 3000)
+
+
+def test_unknown_fast_mode_is_refused() -> None:
+    with pytest.raises(ValueError):
+        TransformersBackend(fast="turbo")
