@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from tui import themes
 from tui.cli import LaunchConfig
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
+from tui.engine.catalog import merge_model_dirs
 from tui.engine.context import dropped_note, fit_to_context
 from tui.engine.pump import pump
 from tui.hardware import HardwareProbe
@@ -48,6 +50,7 @@ from tui.store.session import Message, ModelRef, ReplyStats, Session
 from tui.widgets.conversation import Conversation
 from tui.widgets.gauges import GaugesPane
 from tui.widgets.message import MessageView
+from tui.widgets.model_picker import ModelPicker
 from tui.widgets.prompt import PromptInput
 from tui.widgets.status_line import StatusLine
 
@@ -75,6 +78,8 @@ class TchatApp(MessageActions, ScreenActions):
         Binding("f8", "inspect_prompt", "Inspect prompt", id="inspect_prompt", show=False),
         Binding("f9", "copy_reply", "Copy reply", id="copy_reply", show=False),
         Binding("ctrl+t", "copy_code", "Copy code", id="copy_code", show=False),
+        # The prompt (a TextArea) binds F6 itself: priority makes it reach the app.
+        Binding("f6", "toggle_models", "Models", id="toggle_models", priority=True),
         Binding("ctrl+g", "toggle_gauges", "Gauges", id="toggle_gauges", show=False),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
@@ -132,6 +137,14 @@ class TchatApp(MessageActions, ScreenActions):
         self.probe = probe or HardwareProbe(use_nvml=self.launch.device != "cpu")
         self.gauges = GaugesPane(self.probe, id="gauges")
         self._gauges_chosen: bool | None = None  # None: follow the terminal width
+        self.picker = ModelPicker(
+            self.probe,
+            model_dirs=merge_model_dirs(config.model_dirs, self.launch.model_dirs),
+            id="picker",
+        )
+        self.picker.display = False
+        self.loaded_spec: LoadSpec | None = None  # what the model in use was loaded with
+        self._requested_spec: LoadSpec | None = None  # a load in flight
 
     def get_line_filters(self):  # noqa: ANN201 - Textual's own signature
         return themes.no_color_filters(self, super().get_line_filters())
@@ -147,6 +160,7 @@ class TchatApp(MessageActions, ScreenActions):
                     placeholder="Message the model · Enter send · ctrl+j new line · F1 keys",
                 )
             yield self.gauges
+            yield self.picker
         yield self.status
         yield Footer()
 
@@ -155,22 +169,55 @@ class TchatApp(MessageActions, ScreenActions):
         return self.cancel_event is not None
 
     def on_resize(self) -> None:
-        self._fit_gauges()
+        self._fit_panes()
 
-    def _fit_gauges(self) -> None:
-        """Side pane on wide terminals; under 100 columns the chat gets the room unless the
-        user asked for the gauges with ctrl+g."""
+    def _fit_panes(self) -> None:
+        """Gauges: a side pane on wide terminals; under 100 columns the chat gets the room
+        unless the user asked for them (ctrl+g). The model picker takes the gauges' place
+        beside the chat from 100 columns, and covers the chat below that."""
         wide = self.size.width >= 100
+        overlay = self.picker.display and not wide
+        self.query_one("#chat").display = not overlay
+        self.picker.set_class(overlay, "-overlay")
         show = wide if self._gauges_chosen is None else self._gauges_chosen
-        self.gauges.display = show
+        self.gauges.display = show and not self.picker.display
         self.gauges.set_class(not wide, "-compact")
+
+    def action_toggle_models(self) -> None:
+        self._show_picker(not self.picker.display)
+
+    def _show_picker(self, show: bool) -> None:
+        self.picker.display = show
+        self._fit_panes()
+        (self.picker if show else self.query_one(PromptInput)).focus()
+
+    def on_model_picker_dismissed(self, _event: ModelPicker.Dismissed) -> None:
+        self._show_picker(False)
+
+    def on_model_picker_load_requested(self, event: ModelPicker.LoadRequested) -> None:
+        if self.generating:
+            self.notify("A reply is being written: Esc stops it, then load.", severity="warning")
+            return
+        self._show_picker(False)
+        self._start_load(event.spec)
+
+    def _start_load(self, spec: LoadSpec) -> None:
+        """Load `spec`; a change of draft alone keeps the model and swaps only the draft.
+        The model in use keeps answering until the new one is ready, and stays if it fails."""
+        self._requested_spec = spec
+        loaded = self.loaded_spec
+        same_model = loaded is not None and replace(spec, draft=None) == replace(loaded, draft=None)
+        if same_model and hasattr(self.backend, "set_draft"):
+            self.change_draft(spec)
+        else:
+            self.load_model(spec)
 
     def action_toggle_gauges(self) -> None:
         self._gauges_chosen = not self.gauges.display
-        self._fit_gauges()
+        self._fit_panes()
 
     async def on_mount(self) -> None:
-        self._fit_gauges()
+        self._fit_panes()
         self._install_signal_handlers()
         if self.config.keymap:
             self.set_keymap(self.config.keymap)  # binding ids -> keys, from config.toml
@@ -191,7 +238,7 @@ class TchatApp(MessageActions, ScreenActions):
         await self.conversation.show(self.session)
         self._set_history()
         self._update_context()
-        self.load_model(self._load_spec())
+        self._start_load(self._load_spec())
 
     def _new_session(self) -> Session:
         system = self.launch.system
@@ -240,6 +287,20 @@ class TchatApp(MessageActions, ScreenActions):
             return
         self.post_message(ModelLoaded(info))
 
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def change_draft(self, spec: LoadSpec) -> None:
+        try:
+            info = self.backend.set_draft(  # type: ignore[attr-defined]
+                spec.draft,
+                lambda text, frac: self.post_message(ModelLoadProgressed(text, frac)),
+                trust_remote_code=spec.trust_remote_code,
+                attn_implementation=spec.attn_implementation,
+            )
+        except EngineError as exc:
+            self.post_message(ModelLoadFailed(exc.message, exc.hint))
+            return
+        self.post_message(ModelLoaded(info))
+
     def on_model_load_progressed(self, event: ModelLoadProgressed) -> None:
         self.gauges.set_generating(True)  # watch memory fill up while the model loads
         pct = f" {event.fraction:.0%}" if event.fraction is not None else ""
@@ -248,15 +309,23 @@ class TchatApp(MessageActions, ScreenActions):
             self.reply_view.refresh_meta(f"waiting for the model: {event.text}")
 
     async def on_model_loaded(self, event: ModelLoaded) -> None:
+        previous = self.model_info
         info = self.model_info = event.info
+        self.loaded_spec, self._requested_spec = self._requested_spec, None
+        self.picker.mark_loaded(info.id)
         self.status.model = info.name
-        self.status.detail = f"{info.device} · {info.dtype}" + (
-            f" · {info.quantization}" if info.quantization else ""
-        )
+        quant = f" · {info.quantization}" if info.quantization else ""
+        draft = f" · draft {info.draft}" if info.draft else ""
+        self.status.detail = f"{info.device} · {info.dtype}{quant}{draft}"
+        new_model = previous is None or previous.id != info.id
+        if previous is not None and new_model:
+            self.notify(f"Now chatting with {info.name}.", timeout=4, markup=False)
+        if info.draft_note:
+            await self.conversation.notice(info.draft_note, kind="warning")
         self.status.activity = f"ready (loaded in {info.load_s:.1f} s)"
         self.gauges.set_generating(False)
         self.gauges.set_model(info)
-        if info.template_note:
+        if info.template_note and new_model:
             await self.conversation.notice(info.template_note, kind="warning")
         self.count_context()
         if self.waiting_for_model:
@@ -264,7 +333,9 @@ class TchatApp(MessageActions, ScreenActions):
             self._generate_pending()
 
     async def on_model_load_failed(self, event: ModelLoadFailed) -> None:
-        self.status.activity = "no model loaded"
+        self._requested_spec = None
+        still = self.model_info
+        self.status.activity = f"still using {still.name}" if still else "no model loaded"
         self.gauges.set_generating(False)
         text = f"{event.error}\n{event.hint}".strip()
         self.notify(text, title="Model not loaded", severity="error", timeout=20)

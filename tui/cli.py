@@ -31,6 +31,9 @@ class LaunchConfig:
     format: str | None = None  # toml | json
     theme: str | None = None
     backend: str = "transformers"  # transformers | fake
+    model_dirs: tuple[Path, ...] = ()  # extra folders for the model picker
+    draft: str | None = None  # assistant model id/folder, or "prompt-lookup"
+    attn: str | None = None  # attention implementation; None/"auto": the model's default
     config_path: Path | None = None
     prompt: str | None = None  # -p: answer this one prompt on stdout, no full-screen app
 
@@ -47,6 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         help="HF id (e.g. HuggingFaceTB/SmolLM2-360M-Instruct), model folder, or .gguf file; "
         "default: the bundled SmolLM2-135M-Instruct",
+    )
+    p.add_argument(
+        "--model-dir",
+        dest="model_dirs",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="also list the models in DIR in the model picker (F6); repeatable",
+    )
+    p.add_argument(
+        "--draft",
+        metavar="MODEL|prompt-lookup",
+        help="assisted generation: a smaller model of the same family drafts tokens the model "
+        "checks, or 'prompt-lookup'; replies are unchanged, often faster",
+    )
+    p.add_argument(
+        "--attn",
+        choices=("auto", "sdpa", "eager", "flash_attention_2"),
+        help="attention implementation (default auto)",
     )
     p.add_argument(
         "--dtype", choices=DTYPES, help="weights dtype (default auto: bf16 on GPU, fp32 on CPU)"
@@ -111,6 +133,9 @@ def parse_args(argv: list[str] | None = None) -> LaunchConfig:
         format=ns.format,
         theme=ns.theme,
         backend=ns.backend,
+        model_dirs=tuple(ns.model_dirs or ()),
+        draft=ns.draft,
+        attn=ns.attn,
         config_path=ns.config,
         prompt=ns.prompt,
     )

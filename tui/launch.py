@@ -51,6 +51,8 @@ def load_spec_for(launch: LaunchConfig, config: Config, session: Session) -> Loa
         device=launch.device,
         quantize=launch.quantize,
         trust_remote_code=launch.trust_remote_code,
+        draft=launch.draft,
+        attn_implementation=None if launch.attn in (None, "auto") else launch.attn,
     )
 
 

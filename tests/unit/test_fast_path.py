@@ -61,17 +61,22 @@ class Spy:
 def test_greedy_reply_on_the_fast_path_equals_plain_generate(
     fast_backend: TransformersBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from torch._dynamo.utils import counters
+
     path = warm(fast_backend)
     spy = Spy(path, monkeypatch)
     path.enabled = False
     plain = reply_text(fast_backend)
     path.enabled = True
+    compiled_before = counters["frames"]["total"]
     fast = reply_text(fast_backend)
     again = reply_text(fast_backend)
     assert spy.answers[0] is None  # disabled: plain generate
     assert spy.answers[1] is not None and "cache" in spy.answers[1]  # static cache, compiled
     assert fast == plain
     assert again == plain  # a second reply reuses the compiled graph with a fresh cache
+    # The warm-up compiled everything: a reply never compiles (which would stall it).
+    assert counters["frames"]["total"] == compiled_before
 
 
 def test_fast_reply_keeps_stats_and_stop_reasons(fast_backend: TransformersBackend) -> None:
