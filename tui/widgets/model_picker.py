@@ -266,7 +266,7 @@ class ModelPicker(Widget):
                 yield DrawnLines(self._draw_notes, id="mp-notes")
         with Horizontal(id="mp-actions"):
             yield Button("Load", id="mp-load", compact=True, variant="primary")
-            yield Static("Enter load · ←→ option · Esc close", id="mp-keys")
+            yield Static("Tab next · ←→ change · Enter load · Esc close", id="mp-keys")
 
     @property
     def option_list(self) -> OptionList:
