@@ -66,9 +66,7 @@ def frame_bytes(app: Any) -> str:
     Pilot runs headless (nothing is written anywhere), so this renders the screen through the
     same path `App._display` uses: compositor update -> terminal sequence.
     """
-    update = app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens
-    )
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     console = Console(
         width=app.size.width,
         height=app.size.height,
@@ -91,7 +89,11 @@ def foreign_controls(frame: str) -> list[str]:
     """
     rest = CSI.sub("", frame)
     return sorted(
-        {repr(ch) for ch in rest if (ord(ch) < 0x20 and ch not in "\n\r") or 0x7F <= ord(ch) <= 0x9F}
+        {
+            repr(ch)
+            for ch in rest
+            if (ord(ch) < 0x20 and ch not in "\n\r") or 0x7F <= ord(ch) <= 0x9F
+        }
     )
 
 

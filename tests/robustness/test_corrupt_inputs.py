@@ -208,6 +208,7 @@ def usable(cfg: Config, folder: Path) -> None:
 
 # ------------------------------------------------------------------ config files
 
+
 @FUZZ
 @given(raw=config_bytes)
 def test_any_config_file_loads_usably_or_is_refused_clearly_and_left_untouched(raw: bytes) -> None:

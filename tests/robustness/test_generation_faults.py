@@ -158,4 +158,3 @@ async def test_a_reply_that_fails_before_its_first_token_is_reported_and_the_cha
         await wait_replies(pilot, 2)
         assert app.session.messages[3].stats.stop_reason == "end_of_turn"
     assert [m.content for m in load_all(sessions_dir)[0].messages][::2] == ["go", "again"]
-

@@ -38,6 +38,8 @@ def describe_stats(stats: ReplyStats | None) -> str:
         bits.append(f"{stats.decode_tps:.1f} tok/s")
     if stats.ttft_s is not None:
         bits.append(f"first token {stats.ttft_s:.2f} s")
+    if stats.accepted_rate is not None:
+        bits.append(f"draft accepted {stats.accepted_rate:.0%}")
     if stats.stop_reason in STOP_LABELS:
         bits.insert(0, STOP_LABELS[stats.stop_reason])
     return " · ".join(bits)
