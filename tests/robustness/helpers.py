@@ -43,8 +43,13 @@ async def wait_until(pilot: Any, predicate: Callable[[], object], timeout: float
 
 
 async def wait_replies(pilot: Any, count: int, timeout: float = 10.0) -> None:
-    """Wait until `count` replies have been fully handled (streamed, shown, saved)."""
-    await wait_until(pilot, lambda: pilot.app.replies_finished >= count, timeout)
+    """Wait until `count` replies have been fully handled: streamed, shown, and their save
+    written (the app only hands the save to its writer thread; a test that reads the file
+    right after must wait for the write, a 1 MB chat takes a moment)."""
+    app = pilot.app
+    await wait_until(
+        pilot, lambda: app.replies_finished >= count and app.autosaver.flush(timeout=0), timeout
+    )
 
 
 def session_files(folder: Path) -> list[Path]:

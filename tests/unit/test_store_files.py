@@ -428,5 +428,5 @@ def test_export_markdown_reads_like_the_chat(store: SessionStore) -> None:
     assert md.startswith(f"# {s.title}\n")
     assert "## System prompt\n\n> " in md
     assert md.count("## User") == 2 and md.count("## Assistant") == 2
-    assert "stopped by the user" in md
+    assert "stopped by you" in md
     assert s.messages[1].content in md

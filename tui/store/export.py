@@ -9,23 +9,8 @@ from __future__ import annotations
 from tui.store.session import Message, ReplyStats, Session
 
 _ROLE_TITLES = {"system": "System", "user": "User", "assistant": "Assistant"}
-_STOP_NOTES = {
-    "length": "stopped at the token limit",
-    "cancelled": "stopped by the user",
-    "error": "failed",
-    "streaming": "unfinished (saved while streaming)",
-}
-
-
 def _stats_line(stats: ReplyStats) -> str:
-    parts = [f"{stats.new_tokens} tokens", f"{stats.total_s:.1f} s"]
-    if stats.ttft_s is not None:
-        parts.append(f"first token {stats.ttft_s:.2f} s")
-    if stats.decode_tps is not None:
-        parts.append(f"{stats.decode_tps:.1f} tok/s")
-    if stats.stop_reason in _STOP_NOTES:
-        parts.append(_STOP_NOTES[stats.stop_reason])
-    return " · ".join(parts)
+    return f"{stats.describe()} · {stats.total_s:.1f} s"
 
 
 def _message_block(m: Message) -> list[str]:

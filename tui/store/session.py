@@ -18,6 +18,12 @@ ROLES = ("system", "user", "assistant")
 # Why a reply ended. "streaming" marks a reply saved while it was still being written: after a
 # crash, the file says so instead of pretending the reply was complete.
 STOP_REASONS = ("end_of_turn", "length", "cancelled", "error", "streaming")
+STOP_LABELS = {
+    "cancelled": "stopped by you",
+    "length": "stopped at the length limit",
+    "error": "failed",
+    "streaming": "interrupted (saved while streaming)",
+}
 
 
 def now_iso() -> str:
@@ -67,6 +73,20 @@ class ReplyStats:
     stop_reason: str = "end_of_turn"
     # Assisted generation only: the share of drafted tokens the model accepted (0..1).
     accepted_rate: float | None = None
+
+    def describe(self) -> str:
+        """One line for people: 'stopped by you · 42 tokens · 13.9 tok/s · first token 0.20 s'.
+        The conversation and the Markdown export both use it."""
+        bits = [f"{self.new_tokens} tokens"]
+        if self.decode_tps:
+            bits.append(f"{self.decode_tps:.1f} tok/s")
+        if self.ttft_s is not None:
+            bits.append(f"first token {self.ttft_s:.2f} s")
+        if self.accepted_rate is not None:
+            bits.append(f"draft accepted {self.accepted_rate:.0%}")
+        if self.stop_reason in STOP_LABELS:
+            bits.insert(0, STOP_LABELS[self.stop_reason])
+        return " · ".join(bits)
 
 
 @dataclass

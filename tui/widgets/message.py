@@ -21,28 +21,8 @@ from tui.store.session import Message, ReplyStats
 from tui.text import visible
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
-STOP_LABELS = {
-    "cancelled": "stopped by you",
-    "length": "stopped at the length limit",
-    "error": "failed",
-    "streaming": "interrupted (saved while streaming)",
-}
-
-
 def describe_stats(stats: ReplyStats | None) -> str:
-    """'42 tokens · 13.9 tok/s · first token 0.20 s', plus how it ended when not normally."""
-    if stats is None:
-        return ""
-    bits = [f"{stats.new_tokens} tokens"]
-    if stats.decode_tps:
-        bits.append(f"{stats.decode_tps:.1f} tok/s")
-    if stats.ttft_s is not None:
-        bits.append(f"first token {stats.ttft_s:.2f} s")
-    if stats.accepted_rate is not None:
-        bits.append(f"draft accepted {stats.accepted_rate:.0%}")
-    if stats.stop_reason in STOP_LABELS:
-        bits.insert(0, STOP_LABELS[stats.stop_reason])
-    return " · ".join(bits)
+    return stats.describe() if stats is not None else ""
 
 
 class MessageView(Vertical, can_focus=True):
