@@ -320,7 +320,7 @@ async def test_narrow_and_short_column_fits_every_line(width):
         await until(pilot, lambda: "mem" in pane.text())
         await settle(pilot)
         inner = pane.content_region.width
-        for section in pane.query("GaugeSection"):
+        for section in pane.query("DrawnLines"):
             for line in section.lines(section.size.width):
                 assert len(line.plain) <= inner, line.plain
         text = pane.text()

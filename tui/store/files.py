@@ -199,7 +199,15 @@ class SessionStore:
                     session.id = self._fresh_id()
                     target = self.directory / f"{session.id}.{fmt}"
                     data = self._encode(session, fmt)
-                atomic_write(target, data)
+                try:
+                    atomic_write(target, data)
+                except BaseException:
+                    # Nothing was written: give the session its id back, so that the next try
+                    # (the autosaver retries after a full disk) sees the conflict again and
+                    # reports the copy, instead of quietly writing a "new" chat.
+                    if copied_from is not None:
+                        session.id = copied_from
+                    raise
             if copied_from is not None:
                 self._copies[copied_from] = session.id
             self._origins[session.id] = _Origin(target.absolute(), _digest(data))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import locale
 import sys
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.content import Content
@@ -38,6 +37,7 @@ from tui.hardware import (
 )
 from tui.hardware.snapshot import GpuSnapshot
 from tui.store.session import ReplyStats
+from tui.widgets.drawn_lines import DrawnLines
 from tui.widgets.gauge_text import (
     Glyphs,
     bar,
@@ -85,61 +85,6 @@ def _line(*parts: str | tuple[str, str] | Content) -> Content:
     return Content.assemble(*parts)
 
 
-class GaugeSection(Widget):
-    """One block of the pane, drawn at whatever width the layout gives it, so a resize or a
-    scrollbar appearing re-fits every line instead of wrapping it."""
-
-    DEFAULT_CSS = """
-    GaugeSection {
-        height: auto;
-        width: 1fr;
-        text-wrap: nowrap;
-    }
-    """
-
-    def __init__(self, draw: Callable[[int], list[Content]], *, id: str) -> None:
-        super().__init__(id=id)
-        self._draw = draw
-        self._lines: list[Content] = []
-        self._key: list[tuple[str, tuple]] | None = None
-        self._width = 0
-
-    def lines(self, width: int | None = None) -> list[Content]:
-        return self._draw(max(1, width if width is not None else self.size.width))
-
-    @property
-    def plain(self) -> str:
-        """What the section shows now, as text: for tests and for copying figures."""
-        return "\n".join(line.plain for line in self.lines())
-
-    def redraw(self) -> None:
-        """Repaint if what the section shows changed; lay the screen out again only if its
-        height changed. Most samples change a figure or two, and a repaint of a few lines is
-        far cheaper than a relayout: this keeps the idle cost of the pane well under 1%."""
-        width = self.size.width
-        if not width:
-            self.refresh(layout=True)
-            return
-        lines = self._draw(width)
-        key = [(line.plain, tuple(line.spans)) for line in lines]
-        if key == self._key and width == self._width:
-            return
-        layout = len(lines) != len(self._lines) or self._key is None
-        self._lines, self._key, self._width = lines, key, width
-        self.refresh(layout=layout)
-
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
-        return max(1, len(self._draw(max(1, width))))
-
-    def render(self) -> Content:
-        width = self.size.width
-        if self._key is None or width != self._width:
-            self._lines = self._draw(max(1, width))
-            self._key = [(line.plain, tuple(line.spans)) for line in self._lines]
-            self._width = width
-        return Content("\n").join(self._lines) if self._lines else Content(" ")
-
-
 class GaugesPane(Widget):
     """Hardware and speed gauges for the side column.
 
@@ -159,10 +104,10 @@ class GaugesPane(Widget):
         scrollbar-size-vertical: 1;
         padding: 0 1;
     }
-    GaugesPane > GaugeSection {
+    GaugesPane > DrawnLines {
         margin-bottom: 1;
     }
-    GaugesPane.-short > GaugeSection {
+    GaugesPane.-short > DrawnLines {
         margin-bottom: 0;
     }
     """
@@ -229,10 +174,10 @@ class GaugesPane(Widget):
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self):
-        yield GaugeSection(self._draw_hardware, id="gauges-hardware")
-        yield GaugeSection(self._draw_reply, id="gauges-reply")
-        yield GaugeSection(self._draw_context, id="gauges-context")
-        yield GaugeSection(self._draw_roofline, id="gauges-roofline")
+        yield DrawnLines(self._draw_hardware, id="gauges-hardware")
+        yield DrawnLines(self._draw_reply, id="gauges-reply")
+        yield DrawnLines(self._draw_context, id="gauges-context")
+        yield DrawnLines(self._draw_roofline, id="gauges-roofline")
 
     @property
     def glyphs(self) -> Glyphs:
@@ -252,12 +197,12 @@ class GaugesPane(Widget):
         if not self.is_mounted:
             return
         for name in names:
-            for section in self.query(f"#gauges-{name}").results(GaugeSection):
+            for section in self.query(f"#gauges-{name}").results(DrawnLines):
                 section.redraw()
 
     def text(self) -> str:
         """Everything the pane shows, as plain text (tests, copy to clipboard)."""
-        return "\n".join(section.plain for section in self.query(GaugeSection))
+        return "\n".join(section.plain for section in self.query(DrawnLines))
 
     # -- sampling lifecycle ------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from tui.engine.backend import LoadSpec
 from tui.engine.catalog import Catalog, CatalogEntry, describe, list_models
 from tui.engine.estimates import Estimate, estimate
 from tui.hardware import HardwareProbe, HardwareSnapshot, cpu_bandwidth
+from tui.widgets.drawn_lines import DrawnLines
 from tui.widgets.model_choice import ChoiceRow
 from tui.widgets.model_estimate import (
     MUTED,
@@ -52,7 +53,7 @@ from tui.widgets.model_estimate import (
     target_line,
     wrap,
 )
-from tui.widgets.model_lines import DrawnLines, SearchLine
+from tui.widgets.model_lines import SearchLine
 
 WIDE_COLUMNS = 72  # from here the list and the details sit side by side
 DESCRIBE_DELAY_S = 0.25  # typing pauses this long before a typed id is looked up
