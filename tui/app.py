@@ -146,6 +146,18 @@ class TchatApp(MessageActions, ScreenActions):
         self.loaded_spec: LoadSpec | None = None  # what the model in use was loaded with
         self._requested_spec: LoadSpec | None = None  # a load in flight
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry paths, errors and model names: plain text unless asked."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def get_line_filters(self):  # noqa: ANN201 - Textual's own signature
         return themes.no_color_filters(self, super().get_line_filters())
 

@@ -245,3 +245,14 @@ async def test_example_sessions_open_in_the_app(make_app):
             await pilot.pause(0.2)
             assert app.session.title.startswith(title)
             assert len(app.query(MessageView)) == len(app.session.messages) + 1  # + system
+
+
+async def test_errors_with_brackets_are_shown_as_text(make_app):
+    app = make_app(FakeBackend(fail_load="[Errno 28] No space left on device: '[bold]x'"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: bool(app.query(Notice)))
+        assert "[Errno 28]" in str(app.query_one(Notice).render())
+        await pilot.pause(0.2)
+        toasts = list(app._notifications)
+        assert any("[Errno 28]" in t.message and "[bold]x" in t.message for t in toasts)
+        assert not any(t.markup for t in toasts)  # shown as typed, never parsed as markup

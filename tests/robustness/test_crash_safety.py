@@ -272,7 +272,10 @@ async def test_ctrl_n_mid_reply_after_another_tchat_saved_keeps_the_old_chats_co
     copy (compare-and-save). The new chat must get its own file, not overwrite the copy, which
     holds the only record of the stopped reply."""
     path = SessionStore(sessions_dir).save(Session(messages=[Message("user", "shared")]))
-    app = make_app(FakeBackend(script=LONG_SCRIPT, delay=0.01), resume=str(path))
+    backend = FakeBackend(
+        delay=0.01, reply_for=lambda m: "ok" if m[-1]["content"] == "new chat" else LONG_SCRIPT
+    )
+    app = make_app(backend, resume=str(path))
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "my question")
         await wait_until(pilot, lambda: app.session.messages[-1].content.count("word") >= 5)
@@ -284,13 +287,12 @@ async def test_ctrl_n_mid_reply_after_another_tchat_saved_keeps_the_old_chats_co
         await pilot.press("ctrl+n")
         await wait_replies(pilot, 1)
         await wait_until(pilot, lambda: not app.session.messages)
-        stopped = next(s for s in app.store.list() if s.ok and s.path != path)
         await send(pilot, "new chat")
         await wait_replies(pilot, 2)
     texts = [[m.content for m in s.messages] for s in load_all(sessions_dir)]
-    assert stopped.path.exists()
-    assert any(t[:2] == ["shared", "my question"] and len(t) == 3 for t in texts), texts
-    assert any(t[0] == "new chat" for t in texts)
+    stopped = [t for t in texts if t[:2] == ["shared", "my question"] and t[2].startswith("word0")]
+    assert stopped, f"the stopped reply is in no file: {texts}"
+    assert ["new chat", "ok"] in texts
     assert len(texts) == 3  # the other tchat's file, the old chat's copy, the new chat
 
 
@@ -365,3 +367,31 @@ def test_autosaver_gives_unsaved_chats_a_last_try_when_closed() -> None:
     store.failing = False
     saver.close()
     assert store.disk == {chat.id: ["typed before quitting"]}
+
+
+def test_a_copy_that_could_not_be_written_is_still_reported_as_a_copy_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compare-and-save on a full disk: the failed attempt must not leave the chat with the
+    copy's new id, or the retry would write it as if it were a new chat and nobody would be
+    told it went to a copy."""
+    store = SessionStore(tmp_path)
+    mine = Session(messages=[Message("user", "mine")])
+    path = store.save(mine)
+    other = SessionStore(tmp_path)
+    theirs = other.load(path)
+    theirs.messages.append(Message("user", "theirs"))
+    other.save(theirs)
+    disk = FailingDisk(monkeypatch, errno.ENOSPC)
+    disk.break_()
+    mine.messages.append(Message("user", "more of mine"))
+    with pytest.raises(OSError):
+        store.save_checked(mine)
+    assert mine.id == path.stem  # nothing written, nothing renamed
+    disk.heal()
+    result = store.save_checked(mine)
+    assert result.copied and result.copied_from == path.stem and result.reason
+    assert [m.content for m in SessionStore(tmp_path).load(result.path).messages] == [
+        "mine",
+        "more of mine",
+    ]

@@ -45,7 +45,6 @@ FAULTS = {
 }
 
 
-@pytest.mark.model
 @pytest.mark.parametrize("fault", FAULTS, ids=FAULTS.keys())
 async def test_a_fault_inside_generate_keeps_the_partial_reply_and_the_next_message_works(
     tiny_model: Path, make_app, sessions_dir: Path, fault: str

@@ -100,7 +100,6 @@ class FromPretrainedSpy:
         return {kw.get("trust_remote_code", "not passed") for _, kw in self.calls}
 
 
-@pytest.mark.model
 async def test_the_engine_never_passes_trust_remote_code_true_by_default(
     tiny_model: Path, make_app, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -299,7 +298,6 @@ def online_hub(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     guard.close()
 
 
-@pytest.mark.model
 async def test_a_cached_model_loads_and_chats_with_no_network_at_all(
     online_hub: NetworkGuard, make_app
 ) -> None:
@@ -315,7 +313,6 @@ async def test_a_cached_model_loads_and_chats_with_no_network_at_all(
     assert online_hub.lookups == [] and online_hub.connects == [] and online_hub.accepted == 0
 
 
-@pytest.mark.model
 def test_a_model_that_is_not_cached_does_go_to_the_network(online_hub: NetworkGuard) -> None:
     """The control for the test above: the guard sees a download when there is one."""
     from tui.engine.backend import EngineError
