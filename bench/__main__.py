@@ -4,6 +4,8 @@
     python -m bench --quick                 # fewer repetitions
     python -m bench --only fast_vs_plain,vs_llama_cpp
     python -m bench --json bench.json       # also write {name: {value, unit, detail}}
+    python -m bench --threads 1             # torch and llama.cpp on one thread
+    python -m bench --strict                # exit 1 when a goal is missed (default: on errors)
 
 Each benchmark is a module `bench/<name>.py` with a `run(run: Run) -> list[Result]`. A
 benchmark that fails is reported as a failed row and the others still run: one broken
@@ -29,6 +31,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", help="comma-separated benchmark names: " + ", ".join(BENCHMARKS))
     p.add_argument("--quick", action="store_true", help="fewer repetitions (noisier)")
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    p.add_argument(
+        "--threads", type=int, help="CPU threads for torch and llama.cpp (default: torch's)"
+    )
+    p.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     return p.parse_args(argv)
 
@@ -37,7 +43,7 @@ def format_table(results: list[Result]) -> str:
     """A plain-text table, also valid Markdown, so it can be pasted into the README."""
     rows = [("name", "value", "unit", "goal", "pass", "detail")]
     for r in results:
-        value = "-" if r.value is None else f"{r.value:.3g}" if abs(r.value) < 100 else f"{r.value:.0f}"
+        value = "-" if r.value is None else f"{r.value:.3g}" if abs(r.value) < 1000 else f"{r.value:.0f}"
         verdict = "skip" if r.skipped else {True: "PASS", False: "FAIL", None: ""}[r.passed]
         rows.append((r.name, value, r.unit, r.goal_text, verdict, r.detail))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
@@ -62,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             print(f"unknown benchmark(s): {', '.join(unknown)}", file=sys.stderr)
             return 2
-    setup_environment()
+    setup_environment(args.threads)
     run = Run(quick=args.quick)
     print(f"machine: {describe_machine()}", flush=True)
     results: list[Result] = []
@@ -84,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({r.name: r.as_json() for r in results}, indent=2) + "\n")
         print(f"\nwrote {args.json}")
-    failed = [r.name for r in results if r.passed is False or (r.value is None and not r.skipped)]
-    return 1 if failed else 0
+    errors = [r for r in results if r.value is None and not r.skipped]
+    missed = [r for r in results if r.passed is False]
+    return 1 if errors or (args.strict and missed) else 0
 
 
 if __name__ == "__main__":

@@ -18,9 +18,19 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH_CACHE = REPO / ".test-cache"
 
 
-def setup_environment() -> None:
-    """Private, offline, quiet: called by `python -m bench` before any benchmark imports."""
+def setup_environment(threads: int | None = None) -> None:
+    """Private, offline, quiet: called by `python -m bench` before any benchmark imports.
+
+    `threads` pins torch (and, through the environment, child processes and llama.cpp) to that
+    many CPU threads: on a machine shared with other jobs, fewer threads than cores gives far
+    steadier figures, because a parallel op waits for its slowest thread."""
     os.environ.setdefault("XDG_CACHE_HOME", str(BENCH_CACHE))
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        os.environ["TCHAT_BENCH_THREADS"] = str(threads)
+        import torch
+
+        torch.set_num_threads(threads)
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
     os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
@@ -38,6 +48,13 @@ class Run:
         if self.quick:
             return max(1, quick if quick is not None else max(1, full // 2))
         return full
+
+
+def threads() -> int:
+    """The CPU threads torch uses in this run (llama.cpp is given the same)."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def median(values: list[float]) -> float:

@@ -47,6 +47,7 @@ from tui.screen_actions import ScreenActions
 from tui.store import SessionLoadError, SessionStore
 from tui.store.autosave import Autosaver
 from tui.store.session import Message, ModelRef, ReplyStats, Session
+from tui.text import visible
 from tui.widgets.conversation import Conversation
 from tui.widgets.gauges import GaugesPane
 from tui.widgets.message import MessageView
@@ -113,7 +114,7 @@ class TchatApp(MessageActions, ScreenActions):
         self.autosaver = Autosaver(
             self.store,
             on_saved=lambda r: self.post_message(
-                SessionSaved(str(r.path), r.reason if r.copied else None)
+                SessionSaved(str(r.path), r.reason if r.copied else None, r.copied_from)
             ),
             on_error=lambda e: self.post_message(SessionSaveFailed(str(e))),
         )
@@ -156,6 +157,8 @@ class TchatApp(MessageActions, ScreenActions):
         markup: bool = False,
     ) -> None:
         """Notifications carry paths, errors and model names: plain text unless asked."""
+        if not markup:  # control characters in an error must not reach the terminal
+            message, title = visible(message), visible(title)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_line_filters(self):  # noqa: ANN201 - Textual's own signature
@@ -527,7 +530,8 @@ class TchatApp(MessageActions, ScreenActions):
     def on_session_saved(self, event: SessionSaved) -> None:
         self.status.saved = "saved"
         if event.copy_reason:
-            self.session.id = Path(event.path).stem  # later saves go straight to the copy
+            if event.copied_from == self.session.id:  # not a chat left behind with ctrl+n
+                self.session.id = Path(event.path).stem  # later saves go straight to the copy
             self.notify(
                 f"{event.copy_reason}\nThis chat now saves to {event.path}.",
                 title="Saved as a copy",

@@ -61,6 +61,7 @@ class SessionSaved(Message):
 
     path: str
     copy_reason: str | None = None
+    copied_from: str | None = None  # the id the chat had before it went to a copy
 
 
 @dataclass

@@ -133,6 +133,8 @@ def wrongly_typed_config(draw: st.DrawFn) -> bytes:
     data: dict[str, Any] = tomllib.loads(VALID_CONFIG.decode())
     for _ in range(draw(st.integers(1, 3))):
         if draw(st.booleans()):  # half the edits hit [generation], where ranges matter
+            if not isinstance(data.get("generation"), dict):  # an earlier edit replaced it
+                data["generation"] = {}
             key = draw(st.sampled_from(GENERATION_KEYS))
             data["generation"][key] = draw(numbers | st.booleans() | toml_values)
         else:

@@ -259,12 +259,6 @@ async def test_two_apps_on_one_resumed_chat_both_reply_and_nothing_is_lost(
     assert sessions["from A"].id == original.stem  # the first writer kept the original file
 
 
-@pytest.mark.xfail(
-    reason="needs app fix: on_session_saved adopts a copy's id for whatever chat is open "
-    "(here the new one); SessionSaved must carry SaveResult.copied_from and the app switch "
-    "ids only when it equals self.session.id (see report)",
-    strict=True,
-)
 async def test_ctrl_n_mid_reply_after_another_tchat_saved_keeps_the_old_chats_copy(
     make_app, sessions_dir: Path
 ) -> None:

@@ -116,11 +116,6 @@ class BrokenStreamBackend(FakeBackend):
         return Reply(chunks=chunks(), stats=ReplyStats(prompt_tokens=3, new_tokens=3))
 
 
-@pytest.mark.xfail(
-    reason="needs engine fix: tui/engine/pump.py drops the unflushed batch when the reply's "
-    "iterator raises; wrap the loop in try/finally and emit `pending` before re-raising",
-    strict=True,
-)
 async def test_an_exception_out_of_the_reply_iterator_keeps_the_text_so_far(
     make_app, sessions_dir: Path
 ) -> None:

@@ -157,11 +157,6 @@ async def test_a_resumed_session_full_of_hostile_text_is_shown_literally(
     assert saved.title.startswith("title [bold red]")
 
 
-@pytest.mark.xfail(
-    reason="needs app fix: StatusLine shows model names raw; in tui/widgets/status_line.py "
-    "render(): return Content(visible(' · '.join(p for p in parts if p)))",
-    strict=True,
-)
 async def test_a_hostile_model_name_from_a_session_file_never_reaches_the_terminal(
     make_app, sessions_dir: Path
 ) -> None:
@@ -182,12 +177,8 @@ async def test_a_hostile_model_name_from_a_session_file_never_reaches_the_termin
 # Text that reaches a notification from outside the program: a typed --resume ref, a file's
 # content in a load error, an exception message from the engine, a theme file's value.
 # Textual reads notification text as markup by default: "[/]" raises MarkupError when the
-# toast renders (the app crashes), "[@click=app.quit]" becomes a clickable action.
-NEEDS_MARKUP_FALSE = pytest.mark.xfail(
-    reason="needs app fix: every self.notify(text, ...) in tui/app.py -> "
-    "self.notify(visible(text), ..., markup=False)",
-    strict=True,
-)
+# toast renders (the app crashed), "[@click=app.quit]" becomes a clickable action. TchatApp
+# now sends notifications as plain text; control characters must be made visible too.
 
 
 class RaisingBackend(FakeBackend):
@@ -195,15 +186,22 @@ class RaisingBackend(FakeBackend):
         raise RuntimeError(f"device said [/] and [@click=app.quit]q[/] {OSC_TITLE}")
 
 
-@NEEDS_MARKUP_FALSE
-@pytest.mark.parametrize("route", ["resume ref", "session file", "engine error", "theme file"])
+@pytest.mark.parametrize(
+    "route",
+    [
+        "resume ref",
+        "session file",
+        "engine error",
+        "theme file",
+    ],
+)
 async def test_text_from_outside_in_a_notification_is_not_read_as_markup(
     make_app, sessions_dir: Path, private_home: Path, route: str
 ) -> None:
     launch: dict[str, object] = {}
     backend = FakeBackend()
     if route == "resume ref":
-        launch["resume"] = "x[/]"
+        launch["resume"] = f"x[/]{OSC_TITLE}"
     elif route == "session file":
         bad = sessions_dir / "evil.toml"
         sessions_dir.mkdir(parents=True)

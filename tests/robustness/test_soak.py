@@ -10,8 +10,12 @@ turn), printed with `-s`. Windows scale with the turn count: warm-up = the first
 "early" = the second sixth (turns 50-100 of 300), "late" = the last sixth (250-300 of 300).
 
 How many turns: 36 by default (about 10 s here), so it runs in `make test`. The issue asks for
-300: `TCHAT_SOAK_TURNS=300 pytest tests/robustness/test_soak.py -s` (several minutes on a
-2-core machine). The soak runs once per module; the tests below read its results.
+300: `TCHAT_SOAK_TURNS=300 pytest tests/robustness/test_soak.py -s` takes ~8 minutes on a
+loaded 2-core machine and, today, fails `test_latency_stays_flat`: every new message re-lays
+out every widget of the conversation (Textual reflows the whole scroll view), so a turn costs
+~0.7 s at turn 75 and ~2.7 s at turn 275 (11.6 ms more per turn); memory grows a steady
+~0.75 MB (7k heap blocks) per turn, the widgets of the messages shown. The soak runs once per
+module; the tests below read its results.
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ SCRIPT = "A short **reply** with a `code` span and a list:\n\n- one\n- two"
 class Soak:
     latency_ms: list[float] = field(default_factory=list)
     rss_kb: list[float] = field(default_factory=list)
-    # Python heap blocks in use (sys.getallocatedblocks): unlike RSS, not hidden when the
-    # allocator reuses memory freed by earlier tests in the same process.
-    blocks: list[float] = field(default_factory=list)
+    # Python heap blocks in use (sys.getallocatedblocks) after a full gc, at a few checkpoint
+    # turns: unlike RSS, not hidden when the allocator reuses memory freed by earlier tests,
+    # and not blurred by when the cyclic collector happens to run.
+    blocks: dict[int, int] = field(default_factory=dict)
     total_s: float = 0.0
     views: int = 0  # MessageViews after the last turn
     messages: int = 0
@@ -69,6 +74,8 @@ async def run_soak(sessions: Path, out: Soak) -> None:
         backend=FakeBackend(script=SCRIPT, delay=0.0),
     )
     proc = psutil.Process()
+    sixth = TURNS // 6
+    checkpoints = {sixth, 3 * sixth, TURNS - 2 * sixth, TURNS}
     started = time.perf_counter()
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: app.model_info is not None)
@@ -78,7 +85,9 @@ async def run_soak(sessions: Path, out: Soak) -> None:
             await wait_replies(pilot, turn, timeout=60)
             out.latency_ms.append((time.perf_counter() - t0) * 1000)
             out.rss_kb.append(proc.memory_info().rss / 1024)
-            out.blocks.append(sys.getallocatedblocks())
+            if turn in checkpoints:
+                gc.collect()
+                out.blocks[turn] = sys.getallocatedblocks()
         out.total_s = time.perf_counter() - started
         views = app.conversation.views()
         out.views, out.messages = len(views), len(app.session.messages)
@@ -119,7 +128,7 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> Soak:
         f"{slope(out.latency_ms[sixth:], sixth + 1):.2f} ms per turn per turn; RSS "
         f"{out.rss_kb[sixth] / 1024:.0f} -> {out.rss_kb[-1] / 1024:.0f} MB, slope "
         f"{slope(out.rss_kb[sixth:], sixth + 1):.0f} KB per turn; heap "
-        f"{slope(out.blocks[sixth:], sixth + 1):.0f} blocks per turn"
+        f"{(out.blocks[TURNS] - out.blocks[sixth]) / (TURNS - sixth):.0f} blocks per turn"
     )
     return out
 
@@ -137,10 +146,14 @@ def test_a_new_chat_lets_go_of_every_widget_of_the_old_one(soak: Soak) -> None:
 
 def test_latency_stays_flat(soak: Soak) -> None:
     """The late turns are not 3x slower than the early ones (a per-turn cost that grows
-    with the chat's length would be, given enough turns)."""
+    with the chat's length would be, given enough turns).
+
+    Compared by each window's fastest turn: on a shared machine a burst of load can slow a
+    few turns, not all of them, so the minimum is what the app itself costs. (With 300 turns
+    this fails today: the medians go from ~0.7 s to ~2.7 s, see the module docstring.)"""
     sixth = TURNS // 6
-    early = statistics.median(soak.latency_ms[sixth : 2 * sixth])
-    late = statistics.median(soak.latency_ms[-sixth:])
+    early = min(soak.latency_ms[sixth : 2 * sixth])
+    late = min(soak.latency_ms[-sixth:])
     assert late < 3 * early, f"latency grew from {early:.0f} to {late:.0f} ms"
 
 
@@ -149,8 +162,8 @@ def test_memory_grows_by_what_a_turn_holds_not_more(soak: Soak) -> None:
     widgets are heavy, and a Markdown reply is ~15 of them); that cost must stay the same per
     turn. A leak that keeps something per turn *of the whole chat* (a session snapshot, the old
     layouts) would make late turns cost more than early ones."""
-    sixth = TURNS // 6
-    early = slope(soak.blocks[sixth : 3 * sixth], sixth + 1)
-    late = slope(soak.blocks[-2 * sixth :], TURNS - 2 * sixth + 1)
+    sixth, b = TURNS // 6, soak.blocks
+    early = (b[3 * sixth] - b[sixth]) / (2 * sixth)
+    late = (b[TURNS] - b[TURNS - 2 * sixth]) / (2 * sixth)
     assert late < 2 * early + 500, f"heap growth per turn rose from {early:.0f} to {late:.0f}"
     assert late < 20_000, f"{late:.0f} heap blocks per turn"

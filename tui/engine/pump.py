@@ -25,17 +25,19 @@ def pump(reply: Reply, emit: EmitFn, interval: float = 1 / 30) -> str:
     pending: list[str] = []
     stats = reply.stats
     last_flush = started
-    for delta in reply:
-        pending.append(delta)
-        now = time.perf_counter()
-        if now - last_flush >= interval:
+    try:
+        for delta in reply:
+            pending.append(delta)
+            now = time.perf_counter()
+            if now - last_flush >= interval:
+                chunk = "".join(pending)
+                parts.append(chunk)
+                pending.clear()
+                emit(chunk, stats.new_tokens, now - started, stats.ttft_s)
+                last_flush = now
+    finally:  # a reply that fails mid-way still hands over every character it produced
+        if pending:
             chunk = "".join(pending)
             parts.append(chunk)
-            pending.clear()
-            emit(chunk, stats.new_tokens, now - started, stats.ttft_s)
-            last_flush = now
-    if pending:
-        chunk = "".join(pending)
-        parts.append(chunk)
-        emit(chunk, stats.new_tokens, time.perf_counter() - started, stats.ttft_s)
+            emit(chunk, stats.new_tokens, time.perf_counter() - started, stats.ttft_s)
     return "".join(parts)

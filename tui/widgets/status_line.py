@@ -10,6 +10,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from tui.text import visible
+
 
 class StatusLine(Static):
     """What the app is doing right now, in one line."""
@@ -22,4 +24,4 @@ class StatusLine(Static):
 
     def render(self) -> Content:
         parts = [self.model, self.detail, self.activity, self.context, self.saved]
-        return Content(" · ".join(p for p in parts if p))
+        return Content(visible(" · ".join(p for p in parts if p)))

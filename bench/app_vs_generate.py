@@ -1,0 +1,103 @@
+"""app_vs_generate: does the app cost decode speed? Goal: >= 0.97x bare `model.generate`.
+
+The app's path is everything between the model and the screen: the engine's generate thread
+and streamer, the pump that batches text, the worker posting messages, and the UI thread
+appending Markdown and updating the gauges. Measured on a headless app under `run_test`, from
+the first reply text the UI receives to the reply being finished on screen, against bare
+`generate` on the same model, prompt, greedy settings and token count (its prefill taken out
+by timing 1 token and N tokens). Runs alternate app and bare, so a load change on a shared
+machine hits both sides alike; the ratio is of the medians.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import tui.app
+from bench import Result
+from bench._common import Run, median, spread
+from bench._model import GREEDY, NEW_TOKENS, PROMPT, backend, raw_decode_tps
+from tui.app import TchatApp
+from tui.cli import LaunchConfig
+from tui.messages import ReplyChunked
+from tui.store.session import ReplyStats
+from tui.widgets.prompt import PromptInput
+
+NAME = "app_vs_generate"
+
+
+class TimedApp(TchatApp):
+    """The real app, noting when reply text first reaches the UI and when a reply is done."""
+
+    # Textual resolves a relative CSS_PATH beside the class's own module: point at tui's.
+    CSS_PATH = str(Path(tui.app.__file__).with_name(str(TchatApp.CSS_PATH)))
+    first_at: float | None = None
+    first_tokens = 0
+    done_at: float | None = None
+
+    def on_reply_chunked(self, event: ReplyChunked) -> None:
+        # Textual calls this before TchatApp's own handler (it walks the MRO).
+        if self.first_at is None:
+            self.first_at, self.first_tokens = time.perf_counter(), event.new_tokens
+
+    async def _end_reply(self, stats: ReplyStats, error: str | None) -> None:
+        await super()._end_reply(stats, error)
+        self.done_at = time.perf_counter()
+
+
+async def _app_runs(reps: int, sessions: Path) -> tuple[list[float], list[float], list[float]]:
+    """(app decode tok/s, bare generate tok/s, engine tok/s) for each repetition, alternating."""
+    b = backend("off")
+    app = TimedApp(LaunchConfig(sessions_dir=sessions), backend=b)
+    app_tps: list[float] = []
+    raw_tps: list[float] = []
+    engine_tps: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.model_info is None:
+            await pilot.pause(0.05)
+        for rep in range(reps + 1):  # the first is the warm-up
+            raw = raw_decode_tps(b.model, b.tokenizer)
+            await app.action_new_chat()
+            app.session.settings = replace(GREEDY)
+            app.first_at = app.done_at = None
+            done = app.replies_finished
+            prompt = app.query_one(PromptInput)
+            prompt.focus()
+            prompt.text = PROMPT[0]["content"]
+            await pilot.press("enter")
+            while app.replies_finished == done:
+                await asyncio.sleep(0.01)
+            stats = app.session.messages[-1].stats
+            if stats is None or stats.new_tokens != NEW_TOKENS or app.first_at is None:
+                raise RuntimeError(f"the app's reply did not run to {NEW_TOKENS} tokens: {stats}")
+            assert app.done_at is not None
+            tps = (stats.new_tokens - app.first_tokens) / (app.done_at - app.first_at)
+            if rep:
+                app_tps.append(tps)
+                raw_tps.append(raw)
+                engine_tps.append(stats.decode_tps or 0.0)
+    return app_tps, raw_tps, engine_tps
+
+
+def run(run: Run) -> list[Result]:
+    reps = run.reps(5, 3)
+    with tempfile.TemporaryDirectory() as tmp:
+        app_tps, raw_tps, engine_tps = asyncio.run(_app_runs(reps, Path(tmp)))
+    ratio = median(app_tps) / median(raw_tps)
+    return [
+        Result(
+            NAME,
+            ratio,
+            "x",
+            goal=(">=", 0.97),
+            detail=(
+                f"app {spread(app_tps)} tok/s vs bare generate {spread(raw_tps)} tok/s "
+                f"(engine's own figure {median(engine_tps):.1f}); {NEW_TOKENS} greedy tokens, "
+                f"median of {reps}"
+            ),
+        )
+    ]
