@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls, plus the bidirectional overrides and isolates, which can make displayed text
+# read differently from what it is ("Trojan Source"); ordinary RTL text is left alone.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _stand_in(match: re.Match[str]) -> str:
@@ -19,6 +21,8 @@ def _stand_in(match: re.Match[str]) -> str:
         return chr(0x2400 + code)  # U+2400 block: ␀ ␁ … ␛ (ESC) …
     if code == 0x7F:
         return "\u2421"  # ␡
+    if code > 0xFF:
+        return f"<U+{code:04X}>"  # a bidi control: named, not obeyed
     return f"<{code:#04x}>"  # C1 controls have no pictures: show the code
 
 
