@@ -43,7 +43,13 @@ def format_table(results: list[Result]) -> str:
     """A plain-text table, also valid Markdown, so it can be pasted into the README."""
     rows = [("name", "value", "unit", "goal", "pass", "detail")]
     for r in results:
-        value = "-" if r.value is None else f"{r.value:.3g}" if abs(r.value) < 1000 else f"{r.value:.0f}"
+        value = (
+            "-"
+            if r.value is None
+            else f"{r.value:.3g}"
+            if abs(r.value) < 1000
+            else f"{r.value:.0f}"
+        )
         verdict = "skip" if r.skipped else {True: "PASS", False: "FAIL", None: ""}[r.passed]
         rows.append((r.name, value, r.unit, r.goal_text, verdict, r.detail))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]

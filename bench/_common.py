@@ -70,7 +70,9 @@ def describe_machine() -> str:
     """'2 cores (nproc), AMD EPYC, 23 GiB RAM, torch 2.13.0+cpu, no GPU': for the README."""
     cores = os.cpu_count() or 0
     try:
-        nproc = int(subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip())
+        # --all: plain nproc honours OMP_NUM_THREADS, which --threads sets.
+        out = subprocess.run(["nproc", "--all"], capture_output=True, text=True).stdout
+        nproc = int(out.strip())
     except (OSError, ValueError):
         nproc = cores
     cpu = platform.processor() or platform.machine()

@@ -163,10 +163,10 @@ def test_a_failed_compile_turns_the_fast_path_off_and_replies_go_on(
     assert reply_text(backend)
 
 
-def test_auto_leaves_a_toy_model_alone_and_off_means_off(tiny_model: Path) -> None:
+def test_auto_is_off_on_the_cpu_and_off_means_off(tiny_model: Path) -> None:
     auto = TransformersBackend()  # fast="auto" is the default
     auto.load(LoadSpec(model=str(tiny_model)))
-    assert auto.fast_path is None and "toy model" in auto.fast_note
+    assert auto.fast_path is None and "CPU" in auto.fast_note
     assert not decide("off", auto.model).use
     assert decide("on", auto.model).use
 
@@ -194,8 +194,8 @@ def test_auto_decision_by_device_and_size(monkeypatch: pytest.MonkeyPatch) -> No
             return self._params
 
     monkeypatch.setattr(fast_path, "_have_cxx", lambda: True)
-    assert decide("auto", Model(135_000_000, "cpu")).use
-    assert not decide("auto", Model(7_000_000_000, "cpu")).use
+    assert not decide("auto", Model(135_000_000, "cpu")).use  # measured: it does not pay
+    assert decide("on", Model(135_000_000, "cpu")).use
     assert decide("auto", Model(7_000_000_000, "cuda")).use
     monkeypatch.setattr(fast_path, "_have_cxx", lambda: False)
     assert not decide("auto", Model(135_000_000, "cpu")).use
@@ -204,14 +204,28 @@ def test_auto_decision_by_device_and_size(monkeypatch: pytest.MonkeyPatch) -> No
         decide("fast", Model(1, "cpu"))
 
 
-def test_bitsandbytes_models_are_never_compiled() -> None:
+def test_bitsandbytes_and_cpu_int8_models_are_never_compiled() -> None:
     class Quantizer:
         is_compileable = False
 
     class Model:
         hf_quantizer = Quantizer()
 
+    class Int8Model:
+        tchat_int8 = True
+
     assert not decide("on", Model()).use
+    assert not decide("on", Int8Model()).use
+
+
+def test_8bit_on_the_cpu_uses_torch_int8_and_answers(tiny_model: Path) -> None:
+    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+
+    backend = TransformersBackend(fast="on")
+    backend.load(LoadSpec(model=str(tiny_model), quantize="8bit", device="cpu"))
+    assert backend.fast_path is None and "int8" in backend.fast_note
+    assert isinstance(backend.model.lm_head, Int8Linear)
+    assert reply_text(backend)
 
 
 def test_buckets_grow_by_powers_of_two_up_to_the_context_length() -> None:

@@ -15,9 +15,19 @@ from tui.store.session import Message, Session
 from tui.text import visible
 from tui.widgets.message import MessageView
 
+# A resumed chat shows its last messages at once and older ones on demand: mounting costs
+# about 30 ms a message (Markdown widgets), so a 1,000-message chat would take half a minute
+# (bench/session_load_scaling.py). Scrolling to the top (or Home) brings the next batch.
+SHOW_LAST = 12
+EARLIER_BATCH = 50
+
 
 class Notice(Static):
     """A line from tchat itself (not the model): an error, a warning, a hint."""
+
+
+class EarlierMessages(Static):
+    """'↑ 980 earlier messages': stands in for the turns not mounted yet, at the top."""
 
 
 class Conversation(VerticalScroll, can_focus=False):
@@ -26,6 +36,9 @@ class Conversation(VerticalScroll, can_focus=False):
     Not focusable itself: the messages are, so Tab / shift+tab and up/down walk through them
     and the focused one scrolls into view.
     """
+
+    # Older turns of the shown session, not mounted yet (only ever replaced, never mutated).
+    _hidden: list[Message] = []
 
     def on_mount(self) -> None:
         self.anchor()
@@ -43,13 +56,43 @@ class Conversation(VerticalScroll, can_focus=False):
     async def show(self, session: Session) -> None:
         """Replace everything with `session` (a resumed or a new one)."""
         await self.remove_children()
-        views = [MessageView(m) for m in session.messages if m.role != "system"]
+        turns = [m for m in session.messages if m.role != "system"]
+        self._hidden, turns = turns[:-SHOW_LAST], turns[-SHOW_LAST:]
+        views: list[Static | MessageView] = [MessageView(m) for m in turns]
+        if self._hidden:
+            views.insert(0, self._earlier_marker())
         if session.system_prompt:
             views.insert(0, MessageView(Message("system", session.system_prompt), id="system"))
         if views:
             await self.mount_all(views)
         self.anchor()
         self.scroll_end(animate=False)
+
+    def _earlier_marker(self) -> EarlierMessages:
+        text = f"↑ {len(self._hidden)} earlier messages: scroll up or press Home to show them"
+        return EarlierMessages(Content(text), id="earlier", classes="notice -info")
+
+    async def show_earlier(self) -> None:
+        """Mount the next batch of older turns above the ones shown (no-op when none)."""
+        if not self._hidden:
+            return
+        batch, self._hidden = self._hidden[-EARLIER_BATCH:], self._hidden[:-EARLIER_BATCH]
+        marker = self.query_one("#earlier", EarlierMessages)
+        await self.mount_all([MessageView(m) for m in batch], after=marker)
+        if self._hidden:
+            marker.update(self._earlier_marker().content)
+        else:
+            await marker.remove()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 and old > 0 and self._hidden:
+            self.call_later(self.show_earlier)
+
+    def action_scroll_home(self) -> None:
+        if self._hidden:
+            self.call_later(self.show_earlier)
+        super().action_scroll_home()
 
     async def show_system_prompt(self, prompt: str) -> None:
         for old in self.query("#system"):

@@ -1,0 +1,76 @@
+"""fast_vs_plain: the static cache + compiled decode step against plain `generate`.
+
+Both through the engine's own `stream` on one loaded default model (the fast path switched
+on and off between runs, alternating), greedy, same prompt and token count. Also reported:
+how long the background warm-up (the compile) took, and whether inductor's on-disk cache
+already held the kernels (a later launch) or not (the first launch on a machine). The goal
+(>= 1.2) is the gain that would justify turning the path on by default on a CPU.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bench import Result
+from bench._common import Run, median, spread
+from bench._model import GREEDY, PROMPT, backend, engine_decode_tps, greedy_answer
+from tui.engine import fast_path
+
+NAME = "fast_vs_plain"
+
+
+def run(run: Run) -> list[Result]:
+    fast_path.use_persistent_compile_cache()
+    cache_dir = Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+    cache_was_warm = cache_dir.is_dir() and any(cache_dir.iterdir())
+    b = backend("on")
+    path = b.fast_path
+    if path is None:
+        return [Result(NAME, None, "x", skipped=True, detail=f"fast path off: {b.fast_note}")]
+    if not path.wait(timeout=1800):
+        return [Result(NAME, None, "x", detail=f"warm-up failed: {path.error}")]
+    bucket = path.bucket_for(b.count_tokens(PROMPT) + GREEDY.max_new_tokens)
+    assert bucket is not None
+    path.warm(bucket)  # the bench's prompt may need a bigger bucket than the first one
+    path.wait(timeout=1800)
+    compile_s = sum(path.compile_s.values())
+
+    reps = run.reps(5, 3)
+    plain: list[float] = []
+    fast: list[float] = []
+    texts: dict[bool, str] = {}
+    for rep in range(reps + 1):  # the first pair is the warm-up
+        for enabled, into in ((False, plain), (True, fast)):
+            path.enabled = enabled
+            tps = engine_decode_tps(b)
+            if rep:
+                into.append(tps)
+            if rep == 1:
+                texts[enabled] = greedy_answer(b, PROMPT[0]["content"], 48)
+    path.enabled = True
+    same = texts[False] == texts[True]
+    ratio = median(fast) / median(plain)
+    return [
+        Result(
+            NAME,
+            ratio,
+            "x",
+            goal=(">=", 1.2),
+            detail=(
+                f"fast {spread(fast)} tok/s vs plain {spread(plain)} tok/s, "
+                f"{bucket}-token static cache, mode {path.compile_mode!r}; "
+                f"greedy text {'identical' if same else 'DIFFERS'}; median of {reps}"
+            ),
+        ),
+        Result(
+            "fast_compile",
+            compile_s,
+            "s",
+            detail=(
+                "background warm-up (compile) of the fast path, inductor cache "
+                + ("warm (a later launch)" if cache_was_warm else "cold (first launch)")
+                + "; replies use plain generate meanwhile"
+            ),
+        ),
+    ]

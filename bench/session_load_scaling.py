@@ -1,0 +1,123 @@
+"""session_load_scaling: does opening a long chat cost linear time, and is it quick?
+
+Sessions of 100 and 1,000 messages (user questions, Markdown replies with lists and code) are
+written with the real `SessionStore` (save times reported), then opened the way
+`tchat --resume PATH` does: `TchatApp(LaunchConfig(resume=...))` with a fake backend, under
+`run_test`, timed from creating the app until every message is mounted and a frame has been
+drawn (a long chat mounts only its last `SHOW_LAST` messages, older ones as the user scrolls
+up: tui/widgets/conversation.py). The fixed cost of an app with an empty chat, measured the
+same way, is subtracted before dividing by the message count. Goals: 1,000-message cost per
+message <= 1.5x the 100-message one, and the 1,000-message chat interactive within 1 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import tui.app
+from bench import Result
+from bench._common import Run, median, spread
+from tui.app import TchatApp
+from tui.cli import LaunchConfig
+from tui.engine.fake import FakeBackend
+from tui.store import SessionStore
+from tui.store.session import Message, ReplyStats, Session
+from tui.widgets.conversation import SHOW_LAST
+
+NAME = "session_load_scaling"
+SMALL, LARGE = 100, 1000
+
+REPLY = (
+    "Sure. Here are the steps:\n\n- open the file\n- read it line by line\n- close it\n\n"
+    "```python\nwith open(path) as f:\n    for line in f:\n        print(line)\n```\n\n"
+    "That is all there is to it."
+)
+
+
+class BenchApp(TchatApp):
+    CSS_PATH = str(Path(tui.app.__file__).with_name(str(TchatApp.CSS_PATH)))
+
+
+def make_session(messages: int) -> Session:
+    session = Session(title=f"{messages} messages")
+    for i in range(messages // 2):
+        session.messages.append(Message("user", f"Question {i}: how do I read a file?"))
+        session.messages.append(Message("assistant", REPLY, stats=ReplyStats(new_tokens=60)))
+    return session
+
+
+async def _open(path: Path | None, sessions: Path, expect: int) -> float:
+    """Seconds from creating the app to `expect` messages mounted and a frame drawn."""
+    started = time.perf_counter()
+    launch = LaunchConfig(resume=str(path) if path else None, sessions_dir=sessions)
+    app = BenchApp(launch, backend=FakeBackend())
+    async with app.run_test(size=(120, 40)) as pilot:
+        deadline = started + 120
+        while len(app.conversation.views()) < expect:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"only {len(app.conversation.views())} of {expect} mounted")
+            await asyncio.sleep(0.005)
+        await pilot.pause()  # one refresh: the chat is on screen and keys are handled
+        elapsed = time.perf_counter() - started
+    return elapsed
+
+
+def run(run: Run) -> list[Result]:
+    reps = run.reps(3, 1)
+    totals: dict[int, list[float]] = {0: [], SMALL: [], LARGE: []}
+    saves: dict[int, list[float]] = {SMALL: [], LARGE: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "sessions"
+        store = SessionStore(folder)
+        paths: dict[int, Path] = {}
+        for size in (SMALL, LARGE):
+            session = make_session(size)
+            for _ in range(reps):
+                started = time.perf_counter()
+                paths[size] = store.save(session)
+                saves[size].append((time.perf_counter() - started) * 1000)
+        # A long chat mounts only its last SHOW_LAST messages (older ones on scrolling up).
+        shown = {size: min(size, SHOW_LAST) for size in (SMALL, LARGE)}
+        asyncio.run(_open(paths[SMALL], folder, shown[SMALL]))  # warm-up: imports, CSS
+        for _ in range(reps):
+            totals[0].append(asyncio.run(_open(None, folder, 0)))
+            for size in (SMALL, LARGE):
+                totals[size].append(asyncio.run(_open(paths[size], folder, shown[size])))
+    base = median(totals[0])
+    per_msg = {size: (median(totals[size]) - base) / size for size in (SMALL, LARGE)}
+    ratio = per_msg[LARGE] / per_msg[SMALL]
+    return [
+        Result(
+            NAME,
+            ratio,
+            "x",
+            goal=("<=", 1.5),
+            detail=(
+                f"per message: {LARGE} {per_msg[LARGE] * 1000:.2f} ms, {SMALL} "
+                f"{per_msg[SMALL] * 1000:.2f} ms (empty-chat app {base:.2f} s subtracted); "
+                f"median of {reps}"
+            ),
+        ),
+        Result(
+            "session_load_1000",
+            median(totals[LARGE]),
+            "s",
+            goal=("<=", 1.0),
+            detail=(
+                f"app start to a {LARGE}-message chat on screen: "
+                f"{spread(totals[LARGE], '{:.2f}')} s"
+            ),
+        ),
+        Result(
+            "session_save",
+            median(saves[LARGE]),
+            "ms",
+            detail=(
+                f"SessionStore.save of {LARGE} messages {spread(saves[LARGE], '{:.1f}')} ms, "
+                f"{SMALL} messages {spread(saves[SMALL], '{:.1f}')} ms (TOML, fsync'd)"
+            ),
+        ),
+    ]
