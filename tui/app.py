@@ -107,7 +107,7 @@ class TchatApp(MessageActions, ScreenActions):
         self.theme, self.theme_note = themes.choose_theme(
             self.launch.theme, config.theme, os.environ, self.theme_set.available()
         )
-        self.backend = backend or make_backend(self.launch.backend)
+        self.backend = backend or make_backend(self.launch.backend, self.launch.fast)
         self.store = SessionStore(
             sessions_dir_for(self.launch, config), fmt=self.launch.format or config.format or "toml"
         )

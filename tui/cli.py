@@ -34,6 +34,7 @@ class LaunchConfig:
     model_dirs: tuple[Path, ...] = ()  # extra folders for the model picker
     draft: str | None = None  # assistant model id/folder, or "prompt-lookup"
     attn: str | None = None  # attention implementation; None/"auto": the model's default
+    fast: str = "auto"  # static KV cache + torch.compile: auto (GPU only) | on | off
     config_path: Path | None = None
     prompt: str | None = None  # -p: answer this one prompt on stdout, no full-screen app
 
@@ -69,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--attn",
         choices=("auto", "sdpa", "eager", "flash_attention_2"),
         help="attention implementation (default auto)",
+    )
+    p.add_argument(
+        "--fast",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="static KV cache + torch.compile (default: on a GPU only)",
     )
     p.add_argument(
         "--dtype", choices=DTYPES, help="weights dtype (default auto: bf16 on GPU, fp32 on CPU)"
@@ -136,6 +143,7 @@ def parse_args(argv: list[str] | None = None) -> LaunchConfig:
         model_dirs=tuple(ns.model_dirs or ()),
         draft=ns.draft,
         attn=ns.attn,
+        fast={True: "on", False: "off", None: "auto"}[ns.fast],
         config_path=ns.config,
         prompt=ns.prompt,
     )

@@ -16,7 +16,7 @@ from tui.engine.backend import Backend, LoadSpec, ModelInfo
 from tui.store.session import ModelRef, Session
 
 
-def make_backend(kind: str) -> Backend:
+def make_backend(kind: str, fast: str = "auto") -> Backend:
     """The engine for `--backend`; the fake one reads its pace and text from the env."""
     if kind == "fake":
         from tui.engine.fake import DEFAULT_SCRIPT, FakeBackend
@@ -26,7 +26,7 @@ def make_backend(kind: str) -> Backend:
         return FakeBackend(script=script, delay=float(os.environ.get("TCHAT_FAKE_DELAY", "0.02")))
     from tui.engine.transformers_backend import TransformersBackend
 
-    return TransformersBackend()
+    return TransformersBackend(fast=fast)
 
 
 def sessions_dir_for(launch: LaunchConfig, config: Config) -> Path:

@@ -185,7 +185,7 @@ def _answer(
     err: TextIO,
     progress: _Progress,
 ) -> int:
-    backend = backend or make_backend(launch.backend)
+    backend = backend or make_backend(launch.backend, launch.fast)
     info = _load(backend, load_spec_for(launch, config, session), progress)
     ref = model_ref(info)
     session.messages.append(Message("user", prompt))
