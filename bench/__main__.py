@@ -6,6 +6,7 @@
     python -m bench --json bench.json       # also write {name: {value, unit, detail}}
     python -m bench --threads 1             # torch and llama.cpp on one thread
     python -m bench --strict                # exit 1 when a goal is missed (default: on errors)
+    python -m bench --model PATH            # the model benchmarks on another model (a GPU box)
 
 Each benchmark is a module `bench/<name>.py` with a `run(run: Run) -> list[Result]`. A
 benchmark that fails is reported as a failed row and the others still run: one broken
@@ -35,6 +36,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threads", type=int, help="CPU threads for torch and llama.cpp (default: torch's)"
     )
     p.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    p.add_argument(
+        "--model",
+        help="model for the model benchmarks (HF id, folder, .gguf); default: the bundled one",
+    )
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     return p.parse_args(argv)
 
@@ -74,9 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             print(f"unknown benchmark(s): {', '.join(unknown)}", file=sys.stderr)
             return 2
-    setup_environment(args.threads)
+    setup_environment(args.threads, args.model)
     run = Run(quick=args.quick)
     print(f"machine: {describe_machine()}", flush=True)
+    if args.model:
+        print(f"model: {args.model}", flush=True)
     results: list[Result] = []
     for name in names:
         started = time.perf_counter()

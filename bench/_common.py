@@ -18,13 +18,16 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH_CACHE = REPO / ".test-cache"
 
 
-def setup_environment(threads: int | None = None) -> None:
+def setup_environment(threads: int | None = None, model: str | None = None) -> None:
     """Private, offline, quiet: called by `python -m bench` before any benchmark imports.
 
     `threads` pins torch (and, through the environment, child processes and llama.cpp) to that
     many CPU threads: on a machine shared with other jobs, fewer threads than cores gives far
-    steadier figures, because a parallel op waits for its slowest thread."""
+    steadier figures, because a parallel op waits for its slowest thread. `model` replaces the
+    bundled default in the model benchmarks (e.g. a bigger one on a GPU box)."""
     os.environ.setdefault("XDG_CACHE_HOME", str(BENCH_CACHE))
+    if model:
+        os.environ["TCHAT_BENCH_MODEL"] = model
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)
         os.environ["TCHAT_BENCH_THREADS"] = str(threads)

@@ -6,6 +6,7 @@ figures can be compared with each other, and with llama.cpp's on the same GGUF f
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from functools import cache
@@ -40,9 +41,10 @@ class PreloadedBackend(TransformersBackend):
 
 @cache
 def backend(fast: str = "off") -> PreloadedBackend:
-    """The default model behind the real engine; one per fast mode, loaded on first use."""
+    """The bench's model (the bundled default unless `--model`) behind the real engine; one
+    per fast mode, loaded on first use."""
     b = PreloadedBackend(fast=fast)
-    b.load(LoadSpec(model=""))
+    b.load(LoadSpec(model=os.environ.get("TCHAT_BENCH_MODEL", "")))
     return b
 
 

@@ -35,7 +35,10 @@ def _linear_types(model) -> set[str]:  # noqa: ANN001
 
 @pytest.mark.parametrize(
     ("quantize", "layer", "weight_dtype"),
-    [("8bit", "quantized.dynamic.modules.linear.Linear", "torch.qint8"), ("4bit", "bitsandbytes.nn.modules.Linear4bit", "torch.uint8")],
+    [
+        ("8bit", "quantized.dynamic.modules.linear.Linear", "torch.qint8"),
+        ("4bit", "bitsandbytes.nn.modules.Linear4bit", "torch.uint8"),
+    ],
 )
 def test_quantized_model_loads_and_generates_on_the_cpu(
     tiny_model: Path, quantize: str, layer: str, weight_dtype: str

@@ -64,6 +64,23 @@ def pick_dtype(requested: str, device: str) -> str:
     return "fp32"
 
 
+def avoid_cudnn_attention() -> bool:
+    """Turn off PyTorch's cuDNN backend for scaled_dot_product_attention; True if it was on.
+
+    Why: on Hopper GPUs PyTorch (2.5+) prefers cuDNN attention for bf16, and cuDNN builds an
+    execution plan per attention shape, cached per thread. A chat decodes at a new key/value
+    length every token, and each reply runs in a fresh generate thread, so nearly every
+    attention call paid for a new plan: measured on an H200 (torch 2.11, a SmolLM2-135M-shaped
+    model), 15 tok/s with it and 52 tok/s without, where flash / memory-efficient attention
+    take over (tests/gpu, bench/gpu_check.sh). A process-wide switch, set once a model loads
+    on a GPU; tchat has no other attention users."""
+    import torch
+
+    was_on = bool(torch.backends.cuda.cudnn_sdp_enabled())
+    torch.backends.cuda.enable_cudnn_sdp(False)
+    return was_on
+
+
 def _make_streamer(tokenizer: Any, stats: ReplyStats, started: float) -> Any:
     from transformers import TextIteratorStreamer
 
@@ -178,9 +195,7 @@ class TransformersBackend(AssistedGeneration, Backend):
         report(f"Loaded {name} in {self.info.load_s:.1f} s.", 1.0)
         return self.info
 
-    def _resolve(
-        self, spec: LoadSpec, report: ProgressFn
-    ) -> tuple[str, dict[str, Any], str, str]:
+    def _resolve(self, spec: LoadSpec, report: ProgressFn) -> tuple[str, dict[str, Any], str, str]:
         """Turn the user's model string into (source, extra kwargs, id to record, short name)."""
         model = spec.model.strip()
         if default_model.is_default(model):
@@ -228,6 +243,7 @@ class TransformersBackend(AssistedGeneration, Backend):
             model_kwargs["attn_implementation"] = spec.attn_implementation
         if device.startswith("cuda"):
             model_kwargs["device_map"] = "auto" if device == "cuda" else device
+            avoid_cudnn_attention()
         # 8-bit on the CPU: PyTorch's int8 kernels (cpu_quant.py), 2.4x fp32 where bitsandbytes
         # was slower than fp32. bitsandbytes stays for GPUs and for 4-bit.
         cpu_int8 = spec.quantize == "8bit" and device == "cpu" and dtype == "fp32"
@@ -404,7 +420,9 @@ class TransformersBackend(AssistedGeneration, Backend):
         if streamer.first_at is not None:
             stats.ttft_s = streamer.first_at - started
             if streamer.new_tokens > 1 and streamer.last_at > streamer.first_at:
-                stats.decode_tps = (streamer.new_tokens - 1) / (streamer.last_at - streamer.first_at)
+                stats.decode_tps = (streamer.new_tokens - 1) / (
+                    streamer.last_at - streamer.first_at
+                )
         eos = self.model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
         if failure:

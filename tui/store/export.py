@@ -9,6 +9,8 @@ from __future__ import annotations
 from tui.store.session import Message, ReplyStats, Session
 
 _ROLE_TITLES = {"system": "System", "user": "User", "assistant": "Assistant"}
+
+
 def _stats_line(stats: ReplyStats) -> str:
     return f"{stats.describe()} · {stats.total_s:.1f} s"
 

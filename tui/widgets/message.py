@@ -21,6 +21,8 @@ from tui.store.session import Message, ReplyStats
 from tui.text import visible
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+
 def describe_stats(stats: ReplyStats | None) -> str:
     return stats.describe() if stats is not None else ""
 
