@@ -15,6 +15,7 @@ import time
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
@@ -28,7 +29,6 @@ from tui import themes
 from tui.cli import LaunchConfig
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
-from tui.engine.catalog import merge_model_dirs
 from tui.engine.context import dropped_note, fit_to_context
 from tui.engine.pump import pump
 from tui.hardware import HardwareProbe
@@ -52,13 +52,20 @@ from tui.text import visible
 from tui.widgets.conversation import Conversation
 from tui.widgets.gauges import GaugesPane
 from tui.widgets.message import MessageView
-from tui.widgets.model_picker import ModelPicker
 from tui.widgets.prompt import PromptInput
 from tui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from tui.widgets.model_picker import ModelPicker
 
 # While a reply streams, the partial text is saved this often: a crash or a dropped SSH
 # connection loses at most this much of a reply, and never what the user typed.
 STREAM_SAVE_INTERVAL_S = 3.0
+# Streamed text reaches the screen in batches at most this often. Each batch costs the UI
+# thread a relayout and a frame (~15 ms at 120x40 here), and that thread shares the GIL with
+# generate: at 30 batches a second the app decoded ~15-25% slower than bare generate on a
+# 2-core CPU, at 5 a second it stays within a few percent (bench/app_vs_generate.py).
+STREAM_UPDATE_INTERVAL_S = 0.2
 
 
 class TchatApp(MessageActions, ScreenActions):
@@ -139,12 +146,9 @@ class TchatApp(MessageActions, ScreenActions):
         self.probe = probe or HardwareProbe(use_nvml=self.launch.device != "cpu")
         self.gauges = GaugesPane(self.probe, id="gauges")
         self._gauges_chosen: bool | None = None  # None: follow the terminal width
-        self.picker = ModelPicker(
-            self.probe,
-            model_dirs=merge_model_dirs(config.model_dirs, self.launch.model_dirs),
-            id="picker",
-        )
-        self.picker.display = False
+        # Made on first use (F6): it scans the model caches and imports the catalog, none of
+        # which the first frame needs (bench/first_frame.py).
+        self._picker: ModelPicker | None = None
         self.loaded_spec: LoadSpec | None = None  # what the model in use was loaded with
         self._requested_spec: LoadSpec | None = None  # a load in flight
 
@@ -176,7 +180,6 @@ class TchatApp(MessageActions, ScreenActions):
                     placeholder="Message the model · Enter send · ctrl+j new line · F1 keys",
                 )
             yield self.gauges
-            yield self.picker
         yield self.status
         yield Footer()
 
@@ -192,20 +195,47 @@ class TchatApp(MessageActions, ScreenActions):
         unless the user asked for them (ctrl+g). The model picker takes the gauges' place
         beside the chat from 100 columns, and covers the chat below that."""
         wide = self.size.width >= 100
-        overlay = self.picker.display and not wide
+        picker_shown = self.picker_shown
+        overlay = picker_shown and not wide
         self.query_one("#chat").display = not overlay
-        self.picker.set_class(overlay, "-overlay")
+        if self._picker is not None:
+            self._picker.set_class(overlay, "-overlay")
         show = wide if self._gauges_chosen is None else self._gauges_chosen
-        self.gauges.display = show and not self.picker.display
+        self.gauges.display = show and not picker_shown
         self.gauges.set_class(not wide, "-compact")
 
+    @property
+    def picker(self) -> ModelPicker:
+        """The model picker pane, made and mounted (hidden) on first use."""
+        if self._picker is None:
+            from tui.engine.catalog import merge_model_dirs
+            from tui.widgets.model_picker import ModelPicker
+
+            picker = ModelPicker(
+                self.probe,
+                model_dirs=merge_model_dirs(self.config.model_dirs, self.launch.model_dirs),
+                current=self.model_info.id if self.model_info else None,
+                id="picker",
+            )
+            picker.display = False
+            self._picker = picker
+            self.query_one("#body").mount(picker)
+        return self._picker
+
+    @property
+    def picker_shown(self) -> bool:
+        return self._picker is not None and self._picker.display
+
     def action_toggle_models(self) -> None:
-        self._show_picker(not self.picker.display)
+        self._show_picker(not self.picker_shown)
 
     def _show_picker(self, show: bool) -> None:
+        if not show and self._picker is None:
+            return
         self.picker.display = show
         self._fit_panes()
-        (self.picker if show else self.query_one(PromptInput)).focus()
+        # After a refresh: a picker made just now is mounted by then.
+        self.call_after_refresh((self.picker if show else self.query_one(PromptInput)).focus)
 
     def on_model_picker_dismissed(self, _event: ModelPicker.Dismissed) -> None:
         self._show_picker(False)
@@ -328,7 +358,8 @@ class TchatApp(MessageActions, ScreenActions):
         previous = self.model_info
         info = self.model_info = event.info
         self.loaded_spec, self._requested_spec = self._requested_spec, None
-        self.picker.mark_loaded(info.id)
+        if self._picker is not None:
+            self._picker.mark_loaded(info.id)
         self.status.model = info.name
         quant = f" · {info.quantization}" if info.quantization else ""
         draft = f" · draft {info.draft}" if info.draft else ""
@@ -438,6 +469,7 @@ class TchatApp(MessageActions, ScreenActions):
                 lambda text, n, elapsed, ttft: self.post_message(
                     ReplyChunked(text, n, elapsed, ttft)
                 ),
+                interval=STREAM_UPDATE_INTERVAL_S,
             )
         except Exception as exc:  # noqa: BLE001
             reply.stats.stop_reason = "error"

@@ -1,8 +1,10 @@
 """One turn of the conversation on screen.
 
 User and system turns are plain text (never markup). Assistant turns are Markdown, streamed
-through `Markdown.get_stream()` so each batch of text is appended, not re-rendered: the cost
-of a reply stays linear in its length. A footer line says how the reply ended and its speed.
+through `Markdown.get_stream()` so each batch of text is appended, not re-rendered; a long
+reply streams into a chain of Markdown segments (segments.py) so each update's layout work
+stays bounded, and the cost of a reply stays linear in its length. When the reply ends it is
+shown again as one document. A footer line says how the reply ended and its speed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from textual.widgets._markdown import MarkdownStream
 
 from tui.store.session import Message, ReplyStats
 from tui.text import visible
+from tui.widgets.segments import find_cut
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
@@ -65,6 +68,10 @@ class MessageView(Vertical, can_focus=True):
         super().__init__(classes=classes, **kwargs)  # type: ignore[arg-type]
         self.message = message
         self._stream: MarkdownStream | None = None
+        # While streaming: the segment being written to and its source so far.
+        self._segment: Markdown | None = None
+        self._segment_source = ""
+        self._extra_segments: list[Markdown] = []
         text = visible(message.content)
         self.body: Markdown | Static = (
             Markdown(text, classes="body")
@@ -72,6 +79,7 @@ class MessageView(Vertical, can_focus=True):
             else Static(Content(text), classes="body")
         )
         self.meta = Static(Content(""), classes="meta")
+        self._meta_lines = -1
 
     def compose(self) -> ComposeResult:
         yield Static(Content(ROLE_LABELS.get(self.message.role, self.message.role)), classes="role")
@@ -87,7 +95,11 @@ class MessageView(Vertical, can_focus=True):
         text = live if live is not None else describe_stats(self.message.stats)
         if self.message.error:
             text = f"{text}\n{self.message.error}" if text else self.message.error
-        meta.update(Content(visible(text)))
+        # Most updates (live speed while streaming) keep the line count: then no relayout,
+        # which would walk the whole screen on every streamed batch.
+        same_height = meta.display == bool(text) and self._meta_lines == text.count("\n")
+        self._meta_lines = text.count("\n")
+        meta.update(Content(visible(text)), layout=not same_height)
         meta.display = bool(text)
         self.set_class(self.message.error is not None, "-error")
         self.set_class(self.message.stopped, "-stopped")
@@ -96,10 +108,33 @@ class MessageView(Vertical, can_focus=True):
 
     async def append(self, text: str) -> None:
         """Append streamed text; the Markdown widget parses only what changed."""
+        text = visible(text)
         if self._stream is None:
             assert isinstance(self.body, Markdown), "only replies stream"
+            self._segment = self.body
+            self._segment_source = self.body.source
             self._stream = Markdown.get_stream(self.body)
-        await self._stream.write(visible(text))
+        cut = find_cut(self._segment_source, text)
+        if cut is not None:
+            await self._write(text[:cut])
+            await self._next_segment()
+            text = text[cut:]
+        await self._write(text)
+
+    async def _write(self, text: str) -> None:
+        if text and self._stream is not None:
+            self._segment_source += text
+            await self._stream.write(text)
+
+    async def _next_segment(self) -> None:
+        """Close the segment being written (its layout is then cached) and start another."""
+        if self._stream is not None:
+            await self._stream.stop()
+        segment = Markdown("", classes="body -segment")
+        self._extra_segments.append(segment)
+        await self.mount(segment, before=self.meta)
+        self._segment, self._segment_source = segment, ""
+        self._stream = Markdown.get_stream(segment)
 
     async def restart_stream(self) -> None:
         """Carry on streaming into a finished reply (continue after a stop)."""
@@ -113,6 +148,11 @@ class MessageView(Vertical, can_focus=True):
             await self._stream.stop()
             self._stream = None
         body = self.body
-        if isinstance(body, Markdown):
-            await body.update(visible(self.message.content))
+        with self.app.batch_update():
+            if self._extra_segments:
+                await self.remove_children(self._extra_segments)
+                self._extra_segments = []
+            self._segment, self._segment_source = None, ""
+            if isinstance(body, Markdown):
+                await body.update(visible(self.message.content))
         self.refresh_meta()
