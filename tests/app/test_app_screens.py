@@ -53,7 +53,13 @@ async def test_f4_opens_another_chat_from_the_browser(make_app):
         await wait_until(pilot, lambda: isinstance(app.screen, SessionBrowser))
         path = app.store.resolve(old_id)
         app.screen.dismiss(path)
-        await wait_until(pilot, lambda: app.session.id == old_id)
+        # The session is swapped first, then shown: wait for the screen, not just the swap
+        # (else the test could end, and the app close, while it is still being shown).
+        await wait_until(
+            pilot,
+            lambda: [v.message.content for v in app.conversation.views()][:1] == ["the old chat"],
+        )
+        assert app.session.id == old_id
         assert app.session.messages[0].content == "the old chat"
 
 

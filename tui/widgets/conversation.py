@@ -114,6 +114,9 @@ class Conversation(VerticalScroll, can_focus=False):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        if new < old:  # reading back: a streaming reply shows all of itself again
+            for view in self.query_children(MessageView):
+                view.reveal_segments()
         if new <= 0 and old > 0 and self._hidden:
             self.call_later(self.show_earlier)
 

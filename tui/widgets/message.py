@@ -16,12 +16,16 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message as TextualMessage
+from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
 from tui.store.session import Message, ReplyStats
 from tui.text import visible
 from tui.widgets.segments import find_cut
+
+# Segments nearest the end of a streaming reply stay displayed (the view shows them).
+KEEP_SEGMENTS_SHOWN = 3
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
@@ -72,6 +76,11 @@ class MessageView(Vertical, can_focus=True):
         self._segment: Markdown | None = None
         self._segment_source = ""
         self._extra_segments: list[Markdown] = []
+        # Finished segments far above the view are hidden while the reply streams, a spacer of
+        # their height in their place: Textual reflows every displayed widget on each update,
+        # so without this a long reply's updates got slower as it grew.
+        self._hidden_segments: list[Markdown] = []
+        self._spacer: Static | None = None
         text = visible(message.content)
         self.body: Markdown | Static = (
             Markdown(text, classes="body")
@@ -135,6 +144,46 @@ class MessageView(Vertical, can_focus=True):
         await self.mount(segment, before=self.meta)
         self._segment, self._segment_source = segment, ""
         self._stream = Markdown.get_stream(segment)
+        await self._hide_far_segments()
+
+    @property
+    def _segments(self) -> list[Markdown]:
+        first = [self.body] if isinstance(self.body, Markdown) else []
+        return [*first, *self._extra_segments]
+
+    async def _hide_far_segments(self) -> None:
+        """Hide finished segments well above the newest, while the view follows the reply."""
+        scroller = self.parent
+        following = isinstance(scroller, Widget) and scroller.scroll_y >= scroller.max_scroll_y - 1
+        if not following:
+            return
+        far = [
+            s
+            for s in self._segments[:-KEEP_SEGMENTS_SHOWN]
+            if s.display and s not in self._hidden_segments
+        ]
+        if not far:
+            return
+        height = sum(s.outer_size.height for s in far)
+        if self._spacer is None:
+            self._spacer = Static("", classes="-spacer")
+            self._spacer.styles.height = 0
+            await self.mount(self._spacer, before=self._segments[0])
+        self._spacer.styles.height = (self._spacer.styles.height.value or 0) + height
+        for segment in far:
+            segment.display = False
+        self._hidden_segments.extend(far)
+
+    def reveal_segments(self) -> None:
+        """Show every segment again (the user scrolled up to read the reply mid-stream)."""
+        if not self._hidden_segments:
+            return
+        with self.app.batch_update():
+            for segment in self._hidden_segments:
+                segment.display = True
+            self._hidden_segments = []
+            if self._spacer is not None:
+                self._spacer.styles.height = 0
 
     async def restart_stream(self) -> None:
         """Carry on streaming into a finished reply (continue after a stop)."""
@@ -152,6 +201,11 @@ class MessageView(Vertical, can_focus=True):
             if self._extra_segments:
                 await self.remove_children(self._extra_segments)
                 self._extra_segments = []
+            if self._spacer is not None:
+                await self._spacer.remove()
+                self._spacer = None
+            self._hidden_segments = []
+            body.display = True
             self._segment, self._segment_source = None, ""
             if isinstance(body, Markdown):
                 await body.update(visible(self.message.content))
