@@ -81,6 +81,7 @@ class MessageView(Vertical, can_focus=True):
         # so without this a long reply's updates got slower as it grew.
         self._hidden_segments: list[Markdown] = []
         self._spacer: Static | None = None
+        self._spacer_height = 0
         text = visible(message.content)
         self.body: Markdown | Static = (
             Markdown(text, classes="body")
@@ -169,7 +170,8 @@ class MessageView(Vertical, can_focus=True):
             self._spacer = Static("", classes="-spacer")
             self._spacer.styles.height = 0
             await self.mount(self._spacer, before=self._segments[0])
-        self._spacer.styles.height = (self._spacer.styles.height.value or 0) + height
+        self._spacer_height += height
+        self._spacer.styles.height = self._spacer_height
         for segment in far:
             segment.display = False
         self._hidden_segments.extend(far)
@@ -182,6 +184,7 @@ class MessageView(Vertical, can_focus=True):
             for segment in self._hidden_segments:
                 segment.display = True
             self._hidden_segments = []
+            self._spacer_height = 0
             if self._spacer is not None:
                 self._spacer.styles.height = 0
 
@@ -204,6 +207,7 @@ class MessageView(Vertical, can_focus=True):
             if self._spacer is not None:
                 await self._spacer.remove()
                 self._spacer = None
+            self._spacer_height = 0
             self._hidden_segments = []
             body.display = True
             self._segment, self._segment_source = None, ""
