@@ -133,9 +133,9 @@ class ScreenActions(ChatHost):
         self.notify("That chat was deleted: this is a new one.", timeout=4)
 
     def _set_history(self) -> None:
-        self.query_one(PromptInput).set_history(
-            [m.content for m in self.session.messages if m.role == "user"]
-        )
+        # query, not query_one: an app closing while a chat opens has no prompt any more.
+        for prompt in self.query(PromptInput):
+            prompt.set_history([m.content for m in self.session.messages if m.role == "user"])
 
     # ---- prompt inspector ----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.prompt_inspector import PromptInspector
 from tui.screens.session_browser import SessionBrowser
 from tui.screens.settings import SettingsScreen
+from tui.widgets.prompt import PromptInput
 
 
 async def test_f1_lists_app_and_message_keys(make_app):
@@ -53,12 +54,11 @@ async def test_f4_opens_another_chat_from_the_browser(make_app):
         await wait_until(pilot, lambda: isinstance(app.screen, SessionBrowser))
         path = app.store.resolve(old_id)
         app.screen.dismiss(path)
-        # The session is swapped first, then shown: wait for the screen, not just the swap
-        # (else the test could end, and the app close, while it is still being shown).
-        await wait_until(
-            pilot,
-            lambda: [v.message.content for v in app.conversation.views()][:1] == ["the old chat"],
-        )
+        # Wait for the last step of opening it (the prompt's history), not the swap or the
+        # views appearing: else the test could end, and the app close, mid-way through.
+        prompt = app.query_one(PromptInput)
+        await wait_until(pilot, lambda: prompt._session_history == ["the old chat"])
+        assert [v.message.content for v in app.conversation.views()][:1] == ["the old chat"]
         assert app.session.id == old_id
         assert app.session.messages[0].content == "the old chat"
 
