@@ -13,7 +13,6 @@ model in the user's or the test cache). Shapes are those of the SmolLM2 family's
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
@@ -44,12 +43,16 @@ TOKENIZER_FILES = (
 )
 
 
-def write_assets(source: Path, out: Path) -> None:
-    """Copy the config and tokenizer (a few MB, no weights) from a converted model folder."""
+def _copy(names: tuple[str, ...], source: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", *TOKENIZER_FILES):
+    for name in names:
         if (source / name).is_file():
             shutil.copy2(source / name, out / name)
+
+
+def write_assets(source: Path, out: Path) -> None:
+    """Copy the config and tokenizer (a few MB, no weights) from a converted model folder."""
+    _copy(("config.json", *TOKENIZER_FILES), source, out)
 
 
 def build(name: str, assets: Path, out: Path, dtype: str = "bfloat16") -> Path:
@@ -65,13 +68,8 @@ def build(name: str, assets: Path, out: Path, dtype: str = "bfloat16") -> Path:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with torch.device(device):
         model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype))
-    out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
-    for file in TOKENIZER_FILES:
-        if (assets / file).is_file():
-            shutil.copy2(assets / file, out / file)
-    params = sum(p.numel() for p in model.parameters())
-    (out / "shape.json").write_text(json.dumps({"shape": name, "parameters": params}) + "\n")
+    _copy(TOKENIZER_FILES, assets, out)
     return out
 
 

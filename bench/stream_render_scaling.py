@@ -20,6 +20,7 @@ from bench import Result
 from bench._common import Run, median, spread
 from tui.app import TchatApp
 from tui.cli import LaunchConfig
+from tui.engine import pump
 from tui.engine.fake import FakeBackend
 from tui.messages import ReplyStarted
 from tui.store.session import GenerationSettings, ReplyStats
@@ -96,9 +97,9 @@ def run(run: Run) -> list[Result]:
     reps = run.reps(3, 1)
     per_token: dict[int, list[float]] = {SHORT: [], LONG: []}
     wall: dict[int, list[float]] = {SHORT: [], LONG: []}
-    real_interval = tui.app.STREAM_UPDATE_INTERVAL_S
+    real_interval = pump.UPDATE_INTERVAL_S
     # Every token its own UI message: the most updates a reply can make (see the docstring).
-    tui.app.STREAM_UPDATE_INTERVAL_S = 0.0
+    pump.UPDATE_INTERVAL_S = 0.0
     try:
         with tempfile.TemporaryDirectory() as tmp:
             asyncio.run(_one(SHORT, Path(tmp)))  # warm-up: imports, CSS, first mounts
@@ -108,7 +109,7 @@ def run(run: Run) -> list[Result]:
                     per_token[size].append(cpu_ms)
                     wall[size].append(wall_ms)
     finally:
-        tui.app.STREAM_UPDATE_INTERVAL_S = real_interval
+        pump.UPDATE_INTERVAL_S = real_interval
     ratio = median(per_token[LONG]) / median(per_token[SHORT])
     return [
         Result(

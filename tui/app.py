@@ -61,11 +61,6 @@ if TYPE_CHECKING:
 # While a reply streams, the partial text is saved this often: a crash or a dropped SSH
 # connection loses at most this much of a reply, and never what the user typed.
 STREAM_SAVE_INTERVAL_S = 3.0
-# Streamed text reaches the screen in batches at most this often. Each batch costs the UI
-# thread a relayout and a frame (~15 ms at 120x40 here), and that thread shares the GIL with
-# generate: at 30 batches a second the app decoded ~15-25% slower than bare generate on a
-# 2-core CPU, at 5 a second it stays within a few percent (bench/app_vs_generate.py).
-STREAM_UPDATE_INTERVAL_S = 0.2
 
 
 class TchatApp(MessageActions, ScreenActions):
@@ -469,7 +464,6 @@ class TchatApp(MessageActions, ScreenActions):
                 lambda text, n, elapsed, ttft: self.post_message(
                     ReplyChunked(text, n, elapsed, ttft)
                 ),
-                interval=STREAM_UPDATE_INTERVAL_S,
             )
         except Exception as exc:  # noqa: BLE001
             reply.stats.stop_reason = "error"

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import tui.app
 from tests.app.test_chat import type_and_send, wait_replies
-from tui.app import STREAM_UPDATE_INTERVAL_S, TchatApp
+from tui.app import TchatApp
 from tui.cli import LaunchConfig
 from tui.engine.fake import FakeBackend
+from tui.engine.pump import UPDATE_INTERVAL_S as STREAM_UPDATE_INTERVAL_S
 from tui.messages import ReplyChunked
 from tui.store.session import GenerationSettings
 

@@ -2,7 +2,7 @@
 
 A 135M model on a GPU produces hundreds of tokens a second; posting one UI message per token
 would make the event loop the bottleneck. The pump collects deltas and flushes at most every
-`interval` seconds (a few frames), plus once at the end, so the UI cost per token stays flat.
+`UPDATE_INTERVAL_S`, plus once at the end, so the UI cost per token stays flat.
 """
 
 from __future__ import annotations
@@ -17,9 +17,18 @@ from tui.engine.backend import Reply
 # streamer is often several tokens (it holds text back until a word is complete).
 EmitFn = Callable[[str, int, float, "float | None"], object]
 
+# Each batch costs the UI thread a relayout and a frame (~15 ms at 120x40 here), and that
+# thread shares the GIL with generate: at 30 batches a second the app decoded ~15-25% slower
+# than bare generate on a 2-core CPU, at 5 a second ~8% (bench/app_vs_generate.py). Read at
+# each call, so the bench can set it to 0 (one batch per delta, the worst case).
+UPDATE_INTERVAL_S = 0.2
 
-def pump(reply: Reply, emit: EmitFn, interval: float = 1 / 30) -> str:
-    """Iterate `reply` to the end, calling `emit` in batches. Returns the whole text."""
+
+def pump(reply: Reply, emit: EmitFn, interval: float | None = None) -> str:
+    """Iterate `reply` to the end, calling `emit` in batches (at most one per `interval`,
+    default UPDATE_INTERVAL_S). Returns the whole text."""
+    if interval is None:
+        interval = UPDATE_INTERVAL_S
     started = time.perf_counter()
     parts: list[str] = []
     pending: list[str] = []

@@ -64,8 +64,8 @@ def pick_dtype(requested: str, device: str) -> str:
     return "fp32"
 
 
-def avoid_cudnn_attention() -> bool:
-    """Turn off PyTorch's cuDNN backend for scaled_dot_product_attention; True if it was on.
+def avoid_cudnn_attention() -> None:
+    """Turn off PyTorch's cuDNN backend for scaled_dot_product_attention.
 
     Why: on Hopper GPUs PyTorch (2.5+) prefers cuDNN attention for bf16, and cuDNN builds an
     execution plan per attention shape, cached per thread. A chat decodes at a new key/value
@@ -76,9 +76,7 @@ def avoid_cudnn_attention() -> bool:
     on a GPU; tchat has no other attention users."""
     import torch
 
-    was_on = bool(torch.backends.cuda.cudnn_sdp_enabled())
     torch.backends.cuda.enable_cudnn_sdp(False)
-    return was_on
 
 
 def _make_streamer(tokenizer: Any, stats: ReplyStats, started: float) -> Any:

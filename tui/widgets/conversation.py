@@ -72,7 +72,7 @@ class Conversation(VerticalScroll, can_focus=False):
         had_marker = bool(self._hidden)
         self._hidden = [*self._hidden, *(v.message for v in old)]
         if had_marker:
-            self.query_one("#earlier", EarlierMessages).update(self._earlier_marker().content)
+            self.query_one("#earlier", EarlierMessages).update(self._earlier_text())
         else:
             await self.mount(self._earlier_marker(), before=old[0])
         await self.remove_children(old)
@@ -96,9 +96,13 @@ class Conversation(VerticalScroll, can_focus=False):
         self.anchor()
         self.scroll_end(animate=False)
 
+    def _earlier_text(self) -> Content:
+        return Content(
+            f"↑ {len(self._hidden)} earlier messages: scroll up or press Home to show them"
+        )
+
     def _earlier_marker(self) -> EarlierMessages:
-        text = f"↑ {len(self._hidden)} earlier messages: scroll up or press Home to show them"
-        return EarlierMessages(Content(text), id="earlier", classes="notice -info")
+        return EarlierMessages(self._earlier_text(), id="earlier", classes="notice -info")
 
     async def show_earlier(self) -> None:
         """Mount the next batch of older turns above the ones shown (no-op when none)."""
@@ -108,7 +112,7 @@ class Conversation(VerticalScroll, can_focus=False):
         marker = self.query_one("#earlier", EarlierMessages)
         await self.mount_all([MessageView(m) for m in batch], after=marker)
         if self._hidden:
-            marker.update(self._earlier_marker().content)
+            marker.update(self._earlier_text())
         else:
             await marker.remove()
 

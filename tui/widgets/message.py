@@ -72,8 +72,7 @@ class MessageView(Vertical, can_focus=True):
         super().__init__(classes=classes, **kwargs)  # type: ignore[arg-type]
         self.message = message
         self._stream: MarkdownStream | None = None
-        # While streaming: the segment being written to and its source so far.
-        self._segment: Markdown | None = None
+        # While streaming: the source so far of the segment being written (the last one).
         self._segment_source = ""
         self._extra_segments: list[Markdown] = []
         # Finished segments far above the view are hidden while the reply streams, a spacer of
@@ -121,7 +120,6 @@ class MessageView(Vertical, can_focus=True):
         text = visible(text)
         if self._stream is None:
             assert isinstance(self.body, Markdown), "only replies stream"
-            self._segment = self.body
             self._segment_source = self.body.source
             self._stream = Markdown.get_stream(self.body)
         cut = find_cut(self._segment_source, text)
@@ -143,7 +141,7 @@ class MessageView(Vertical, can_focus=True):
         segment = Markdown("", classes="body -segment")
         self._extra_segments.append(segment)
         await self.mount(segment, before=self.meta)
-        self._segment, self._segment_source = segment, ""
+        self._segment_source = ""
         self._stream = Markdown.get_stream(segment)
         await self._hide_far_segments()
 
@@ -158,11 +156,7 @@ class MessageView(Vertical, can_focus=True):
         following = isinstance(scroller, Widget) and scroller.scroll_y >= scroller.max_scroll_y - 1
         if not following:
             return
-        far = [
-            s
-            for s in self._segments[:-KEEP_SEGMENTS_SHOWN]
-            if s.display and s not in self._hidden_segments
-        ]
+        far = [s for s in self._segments[:-KEEP_SEGMENTS_SHOWN] if s.display]
         if not far:
             return
         height = sum(s.outer_size.height for s in far)
@@ -210,7 +204,7 @@ class MessageView(Vertical, can_focus=True):
             self._spacer_height = 0
             self._hidden_segments = []
             body.display = True
-            self._segment, self._segment_source = None, ""
+            self._segment_source = ""
             if isinstance(body, Markdown):
                 await body.update(visible(self.message.content))
         self.refresh_meta()
