@@ -21,6 +21,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.pop("TCHAT_SESSIONS_DIR", None)
+# The fast path's "auto" compiles on the CPU too: a minute or two of a core at every launch
+# of a real model. Tests that are about it ask for it (fast="on"); the rest run plain.
+os.environ["TCHAT_FAST"] = "off"
 
 
 @pytest.fixture(autouse=True)

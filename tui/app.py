@@ -471,7 +471,7 @@ class TchatApp(MessageActions, ScreenActions):
         self.post_message(ReplyFinished(reply.stats, reply.error))
 
     def on_reply_started(self, event: ReplyStarted) -> None:
-        self.gauges.reply_started(event.prompt_tokens)
+        self.gauges.reply_started(event.prompt_tokens, self.backend.speed_path())
         self._update_context(event.prompt_tokens)
 
     async def on_reply_chunked(self, event: ReplyChunked) -> None:

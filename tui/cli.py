@@ -34,7 +34,7 @@ class LaunchConfig:
     model_dirs: tuple[Path, ...] = ()  # extra folders for the model picker
     draft: str | None = None  # assistant model id/folder, or "prompt-lookup"
     attn: str | None = None  # attention implementation; None/"auto": the model's default
-    fast: str = "auto"  # static KV cache + torch.compile: auto (GPU only) | on | off
+    fast: str = "auto"  # static KV cache + torch.compile: auto (where it pays) | on | off
     config_path: Path | None = None
     prompt: str | None = None  # -p: answer this one prompt on stdout, no full-screen app
 
@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--fast",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="static KV cache + torch.compile (default: on a GPU only)",
+        help="static KV cache + torch.compile, compiled in the background "
+        "(default: on where it pays; TCHAT_FAST=on|off sets the default)",
     )
     p.add_argument(
         "--dtype", choices=DTYPES, help="weights dtype (default auto: bf16 on GPU, fp32 on CPU)"

@@ -183,6 +183,24 @@ async def test_stopped_reply_says_so():
         assert "stopped" in app.pane.query_one("#gauges-reply").plain
 
 
+async def test_reply_says_whether_it_runs_compiled_or_while_the_compile_runs():
+    app = Host(cpu_pane())
+    async with app.run_test(size=(40, 24)) as pilot:
+        app.pane.reply_started(10, "compiling")  # the fast path warms up: this reply is plain
+        app.pane.reply_progress(5, 0.5, 0.1)
+        await settle(pilot)
+        assert "compiling" in app.pane.query_one("#gauges-reply").plain
+        app.pane.reply_finished(ReplyStats(new_tokens=5, total_s=0.5))
+        app.pane.reply_started(10, "compiled")
+        app.pane.reply_progress(5, 0.5, 0.1)
+        await settle(pilot)
+        text = app.pane.query_one("#gauges-reply").plain
+        assert "compiled" in text and "compiling" not in text
+        app.pane.reply_started(10)  # no fast path: nothing said
+        await settle(pilot)
+        assert "compil" not in app.pane.query_one("#gauges-reply").plain
+
+
 async def test_generating_samples_faster():
     app = Host(GaugesPane(HardwareProbe(use_nvml=False), interval=1.0, fast_interval=0.25))
     async with app.run_test(size=(40, 24)) as pilot:

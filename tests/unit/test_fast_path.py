@@ -75,6 +75,7 @@ def test_greedy_reply_on_the_fast_path_equals_plain_generate(
     assert spy.answers[1] is not None and "cache" in spy.answers[1]  # static cache, compiled
     assert fast == plain
     assert again == plain  # a second reply reuses the compiled graph with a fresh cache
+    assert fast_backend.speed_path() == "compiled"  # what the gauges say of the reply
     # The warm-up compiled everything: a reply never compiles (which would stall it).
     assert counters["frames"]["total"] == compiled_before
 
@@ -138,6 +139,7 @@ def test_replies_never_wait_for_the_compile(
     try:
         assert reply_text(backend)  # answered while the compile is still held
         assert spy.answers == [None]
+        assert backend.speed_path() == "compiling"
     finally:
         gate.set()
     assert path.wait(WARM_TIMEOUT_S), path.error
@@ -163,11 +165,22 @@ def test_a_failed_compile_turns_the_fast_path_off_and_replies_go_on(
     assert reply_text(backend)
 
 
-def test_auto_is_off_on_the_cpu_and_off_means_off(tiny_model: Path) -> None:
+def test_auto_on_the_cpu_is_on_unless_tchat_fast_says_off(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The suite runs with TCHAT_FAST=off (conftest): a real model's CPU compile would take a
+    # core for minutes at every launch. Without it, "auto" turns the path on on this CPU.
     auto = TransformersBackend()  # fast="auto" is the default
     auto.load(LoadSpec(model=str(tiny_model)))
-    assert auto.fast_path is None and "CPU" in auto.fast_note
-    assert not decide("off", auto.model).use
+    assert auto.fast_path is None and "off" in auto.fast_note
+    monkeypatch.delenv(fast_path.ENV_VAR)
+    monkeypatch.setattr(fast_path, "_have_cxx", lambda: True)
+    assert decide("auto", auto.model).use
+    assert "compiled" in decide("auto", auto.model).reason
+    monkeypatch.setenv(fast_path.ENV_VAR, "on")
+    assert decide("auto", auto.model).use
+    assert not decide("off", auto.model).use  # an explicit mode beats the environment
+    monkeypatch.setenv(fast_path.ENV_VAR, "off")
     assert decide("on", auto.model).use
 
 
@@ -178,6 +191,9 @@ def test_auto_decision_by_device_and_size(monkeypatch: pytest.MonkeyPatch) -> No
 
         def numel(self) -> int:
             return self.n
+
+        def element_size(self) -> int:
+            return 4
 
     class Device:
         def __init__(self, kind: str) -> None:
@@ -193,8 +209,16 @@ def test_auto_decision_by_device_and_size(monkeypatch: pytest.MonkeyPatch) -> No
         def parameters(self) -> list[Param]:
             return self._params
 
+    class Memory:
+        available = 24 << 30
+
+    monkeypatch.delenv(fast_path.ENV_VAR)
+    monkeypatch.setattr("psutil.virtual_memory", lambda: Memory())
     monkeypatch.setattr(fast_path, "_have_cxx", lambda: True)
-    assert not decide("auto", Model(135_000_000, "cpu")).use  # measured: it does not pay
+    assert decide("auto", Model(135_000_000, "cpu")).use
+    # fp32 7B: 28 GB of weights, and a packed copy of them would not fit in 24 GiB.
+    too_big = decide("auto", Model(7_000_000_000, "cpu"))
+    assert not too_big.use and "RAM" in too_big.reason
     assert decide("on", Model(135_000_000, "cpu")).use
     assert decide("auto", Model(7_000_000_000, "cuda")).use
     monkeypatch.setattr(fast_path, "_have_cxx", lambda: False)
@@ -237,3 +261,44 @@ def test_buckets_grow_by_powers_of_two_up_to_the_context_length() -> None:
 def test_unknown_fast_mode_is_refused() -> None:
     with pytest.raises(ValueError):
         TransformersBackend(fast="turbo")
+
+
+def test_a_compile_switches_threads_often_and_restores_the_interval_after(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A reply beside a compile crawled at 0.4 tok/s with Python's default 5 ms switches.
+    import sys
+
+    seen: list[float] = []
+    real_kwargs = FastPath._kwargs
+
+    def spying_kwargs(self: FastPath, bucket: int) -> dict[str, Any]:
+        seen.append(sys.getswitchinterval())
+        return real_kwargs(self, bucket)
+
+    monkeypatch.setattr(FastPath, "_kwargs", spying_kwargs)
+    before = sys.getswitchinterval()
+    backend = TransformersBackend(fast="on")
+    backend.load(LoadSpec(model=str(tiny_model)))
+    assert warm(backend)
+    assert seen[0] == pytest.approx(fast_path.COMPILE_SWITCH_INTERVAL_S)
+    assert sys.getswitchinterval() == before
+
+
+def test_the_first_bucket_warmed_is_the_one_a_default_reply_uses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    warmed: list[int | None] = []
+    monkeypatch.setattr(FastPath, "warm", lambda self, bucket=None: warmed.append(bucket))
+    monkeypatch.setattr(fast_path, "decide", lambda mode, model: fast_path.FastDecision(True, ""))
+
+    class Model:
+        class config:  # noqa: N801 - stands in for a transformers config
+            max_position_embeddings = 8192
+
+        class device:  # noqa: N801
+            type = "cpu"
+
+    fast_path.start("on", Model(), None, reply_tokens=512)
+    fast_path.start("on", Model(), None, reply_tokens=8000)
+    assert warmed == [1024, 8192]  # a short prompt + 512 new tokens; else the whole context

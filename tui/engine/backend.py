@@ -104,6 +104,12 @@ class Backend(ABC):
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         """Prompt length in tokens once the chat template is applied."""
 
+    def speed_path(self) -> str:
+        """A word or two on how the latest reply is being generated ("compiled", or
+        "compiling": plain while the fast path compiles), for the gauges; empty when there is
+        nothing to say."""
+        return ""
+
     def unload(self) -> None:
         """Release the model and its memory."""
         self.info = None

@@ -9,12 +9,22 @@ measures what it gives.
 Why it is careful about *when*: compiling takes tens of seconds on a small CPU (a few seconds
 once inductor's on-disk cache is warm). So the compile never happens on a user's reply:
 `FastPath.warm` runs one short generate per cache size in a background thread, and until a size
-is warm, replies use plain `generate` (`generate_kwargs` returns None). A failed compile (no C++
+is warm, replies use plain `generate` (`generate_kwargs` returns None), with Python switching
+threads more often meanwhile so the compile does not starve them. A failed compile (no C++
 compiler, an unsupported model) only turns the fast path off; plain generation goes on.
 
 Cache sizes come in buckets (powers of two from 512 up to the model's context length): a
 static cache is attended over its whole length at every step, so a 512-token chat must not pay
 for an 8k cache, and each bucket is one compiled graph (`dynamic=False`), warmed on demand.
+
+On the CPU the gain comes from somewhere else: a decode step there is one-row matmuls, and
+MKL's kernel for those reads the weights at about 40% of the memory bandwidth on the AMD EPYC
+we measured. Inductor's max-autotune mode has its own C++ micro-GEMM, which wins on every
+shape of the model once the weights are *frozen* (packed into its layout at compile time):
+about 2.1x the decode speed of plain `generate` on the default model. The prices: a compile of
+one to two minutes per bucket (autotuning; inductor's cache does not keep frozen graphs, so
+every launch compiles again, in the background), and each compiled bucket holds a packed copy
+of the weights (so a bucket is warmed only where RAM allows, see `_cpu_has_room`).
 
 Greedy output equals plain `generate`'s (tests/unit/test_fast_path.py): the same model and
 logits processors run, only the cache layout and the kernels differ.
@@ -22,11 +32,16 @@ logits processors run, only the cache layout and the kernels differ.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,17 +51,26 @@ log = logging.getLogger(__name__)
 
 FAST_MODES = ("auto", "on", "off")
 
-# "auto" means GPU only. On the CPU the path did not pay where it was measured: SmolLM2-135M
-# on a 2-core AMD EPYC (AVX2) decoded 1.02x (1 thread) and 1.05x (2 threads) faster with it,
-# for a 10-40 s compile (bench/fast_vs_plain.py). A CPU decode step is bound by reading the
-# weights, which compiling does not shrink; 8-bit weights do (cpu_quant.py, 2.3x). "on" still
-# turns it on anywhere, for CPUs where it does pay.
+# "auto" means on wherever it pays: on a GPU always (CUDA graphs), on the CPU where a C++
+# compiler exists and RAM holds the packed copy of the weights. TCHAT_FAST=on|off in the
+# environment replaces "auto" (the test suite sets off: a real model's CPU compile takes a core
+# for a minute or two at every launch).
+ENV_VAR = "TCHAT_FAST"
 
 MIN_BUCKET = 512
 # A warm-up reply: a few decode steps run the compiled graph (and record CUDA graphs).
 WARMUP_NEW_TOKENS = 4
 # Two compiles at once (two buckets, or two models) would only slow each other down.
 _ONE_COMPILE_AT_A_TIME = threading.Lock()
+# Python's thread switch interval while a compile runs. A compile is minutes of pure Python
+# holding the GIL, and a reply's generate needs the GIL back after every torch op; at the
+# default 5 ms it got it about 200 times a second, and a plain reply on the CPU crawled at
+# 0.4 tok/s beside the compile (measured). At 0.1 ms it ran at 12.7 (15.2 alone); the UI thread
+# gains alike. The compile is slower for it, which nobody waits on.
+COMPILE_SWITCH_INTERVAL_S = 0.0001
+# The first bucket warmed: what a first reply at the default length needs (a prompt of up to
+# this many tokens plus the default max_new_tokens), so the first compile is one replies use.
+FIRST_PROMPT_ALLOWANCE = 256
 
 
 @dataclass(frozen=True)
@@ -61,6 +85,8 @@ def decide(mode: str, model: Any) -> FastDecision:
     """Apply `mode` ("auto" | "on" | "off") to a loaded model."""
     if mode not in FAST_MODES:
         raise ValueError(f"fast must be one of {FAST_MODES}, not {mode!r}")
+    if mode == "auto" and os.environ.get(ENV_VAR, "") in ("on", "off"):
+        mode = os.environ[ENV_VAR]
     if mode == "off":
         return FastDecision(False, "off (asked for)")
     quantizer = getattr(model, "hf_quantizer", None)
@@ -78,22 +104,44 @@ def decide(mode: str, model: Any) -> FastDecision:
         return FastDecision(True, "on (asked for)")
     if not on_cpu:
         return FastDecision(True, "on: static cache + compile with CUDA graphs")
-    return FastDecision(False, "off on the CPU: compiling gained under 5% here (--fast forces it)")
+    if not _cpu_has_room(model):
+        return FastDecision(False, "off: too little free RAM for its packed copy of the weights")
+    return FastDecision(True, "on: static cache + compiled C++ kernels")
 
 
-def start(mode: str, model: Any, tokenizer: Any) -> tuple[FastPath | None, str]:
+def start(
+    mode: str, model: Any, tokenizer: Any, reply_tokens: int = 0
+) -> tuple[FastPath | None, str]:
     """What the backend calls once a model is loaded: decide, and if the fast path is on,
-    start warming its first cache bucket in the background. Returns (path or None, reason)."""
+    start warming, in the background, the cache bucket a first reply of `reply_tokens` new
+    tokens will use. Returns (path or None, reason)."""
     decision = decide(mode, model)
     if not decision.use:
         return None, decision.reason
     path = FastPath(model, tokenizer)
-    path.warm()
+    first = None  # the smallest bucket
+    if reply_tokens:
+        first = path.bucket_for(FIRST_PROMPT_ALLOWANCE + reply_tokens) or path.buckets[-1]
+    path.warm(first)
     return path, decision.reason
 
 
 def _have_cxx() -> bool:
     return any(shutil.which(c) for c in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if c)
+
+
+def weight_bytes(model: Any) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def _cpu_has_room(model: Any) -> bool:
+    """A frozen CPU graph holds its own packed copy of the weights (measured: about 1.7x
+    their size, compile-time buffers included): warm one only with that much RAM free and
+    1 GiB to spare for the chat itself."""
+    import psutil
+
+    need = 2 * weight_bytes(model) + (1 << 30)
+    return bool(psutil.virtual_memory().available > need)
 
 
 def use_persistent_compile_cache() -> None:
@@ -116,10 +164,12 @@ class FastPath:
         self.model = model
         self.tokenizer = tokenizer
         self.enabled = True
-        on_cpu = model.device.type == "cpu"
-        # On a GPU, reduce-overhead = CUDA graphs. On the CPU there is nothing to graph: the
-        # plain inductor mode (fused C++ kernels) is what pays.
-        self.compile_mode = compile_mode or ("default" if on_cpu else "reduce-overhead")
+        self.on_cpu = model.device.type == "cpu"
+        # On a GPU, reduce-overhead = CUDA graphs. On the CPU there is nothing to graph: what
+        # pays is max-autotune's C++ micro-GEMM on frozen weights (see the module's docstring).
+        self.compile_mode = compile_mode or (
+            "max-autotune-no-cudagraphs" if self.on_cpu else "reduce-overhead"
+        )
         limit = getattr(model.config, "max_position_embeddings", None) or 4096
         self.buckets = _buckets(limit)
         self.compile_s: dict[int, float] = {}  # seconds each warm bucket took to warm up
@@ -174,7 +224,8 @@ class FastPath:
         # inference mode, always: the compiled graph is guarded on its tensors' dispatch keys,
         # so a cache made outside it (as `stream` would) forces a full recompile.
         with torch.inference_mode():
-            cache = StaticCache(config=self.model.config, max_cache_len=bucket)
+            kind = _unpinned_static_cache() if self.on_cpu else StaticCache
+            cache = kind(config=self.model.config, max_cache_len=bucket)
         return {"cache": cache, "compile_config": self._compile_config}
 
     def _make_compile_config(self) -> Any:
@@ -200,6 +251,8 @@ class FastPath:
                 return None
             if bucket in self._warming:
                 return self._warming[bucket]
+            if self.on_cpu and self._ready and not _cpu_has_room(self.model):
+                return None  # another packed copy would not fit: this size stays plain
             thread = threading.Thread(
                 target=self._warm, args=(bucket,), name=f"tchat-compile-{bucket}", daemon=True
             )
@@ -212,7 +265,7 @@ class FastPath:
         import torch
 
         try:
-            with _ONE_COMPILE_AT_A_TIME:
+            with _ONE_COMPILE_AT_A_TIME, self._compile_settings(), _eager_thread_switches():
                 started = time.perf_counter()
                 ids = self.tokenizer("Hello", return_tensors="pt")["input_ids"].to(
                     self.model.device
@@ -240,6 +293,20 @@ class FastPath:
             with self._lock:
                 self._warming.pop(bucket, None)
 
+    def _compile_settings(self) -> Any:
+        """Inductor settings for this path's compiles, applied around the warm-up (the only
+        place it compiles; the lock above keeps two warm-ups from meeting here)."""
+        if not self.on_cpu:
+            return contextlib.nullcontext()
+        import torch._inductor.config as inductor_config
+        from torch._inductor import select_algorithm
+
+        # Autotuning prints its timings on stderr, and warns of a deprecated storage API it
+        # uses itself: noise on stderr under a full-screen UI.
+        select_algorithm.PRINT_AUTOTUNE = False
+        warnings.filterwarnings("ignore", "TypedStorage is deprecated", UserWarning)
+        return inductor_config.patch(freezing=True, max_autotune_report_choices_stats=False)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the warm-ups in flight; True if at least one bucket is warm."""
         with self._lock:
@@ -248,6 +315,45 @@ class FastPath:
             thread.join(timeout)
         with self._lock:
             return bool(self._ready)
+
+
+@contextlib.contextmanager
+def _eager_thread_switches() -> Iterator[None]:
+    """Switch threads every COMPILE_SWITCH_INTERVAL_S while compiling (see there). Only one
+    compile runs at a time, so the interval it restores is the one it found."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+@functools.cache
+def _unpinned_static_cache() -> Any:
+    """A StaticCache whose tensors are ordinary inputs of the compiled graph.
+
+    transformers marks a static cache's tensors as fixed addresses (for CUDA graphs); a frozen
+    CPU graph would take tensors so marked as constants and bake the warm-up's cache into
+    itself (every later reply then reads that, and says nonsense). Unmarked, each reply's
+    fresh cache is passed in; the shapes do not change, so nothing recompiles."""
+    import torch
+    from transformers import StaticCache
+
+    class UnpinnedStaticCache(StaticCache):  # type: ignore[misc]
+        def update(
+            self, key_states: Any, value_states: Any, layer_idx: int, *args: Any, **kw: Any
+        ) -> Any:
+            layer: Any = self.layers[layer_idx]
+            fresh = not getattr(layer, "is_initialized", True)
+            out = super().update(key_states, value_states, layer_idx, *args, **kw)
+            if fresh:  # just allocated (and marked) by the eager prefill
+                for value in vars(layer).values():
+                    if isinstance(value, torch.Tensor):
+                        value.__dict__.pop("_dynamo_static_input_type", None)
+            return out
+
+    return UnpinnedStaticCache
 
 
 def _buckets(limit: int) -> tuple[int, ...]:

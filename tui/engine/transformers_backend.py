@@ -128,6 +128,10 @@ def _make_cancel_criteria(cancel: threading.Event) -> Any:
     return StoppingCriteriaList([CancelCriteria()])
 
 
+# What the gauges say of a reply, by the fast path's state when it started (fast_path.py).
+_PATH_WORDS = {"compiled": "compiled", "warming": "compiling", "failed": "compile failed"}
+
+
 class TransformersBackend(AssistedGeneration, Backend):
     """Loads one model at a time and streams replies from it."""
 
@@ -142,6 +146,7 @@ class TransformersBackend(AssistedGeneration, Backend):
         self.fast = fast
         self.fast_path: fast_path.FastPath | None = None
         self.fast_note = ""  # why the fast path is on or off, for the user
+        self._reply_path = ""  # what speed_path() says of the latest reply
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -173,7 +178,9 @@ class TransformersBackend(AssistedGeneration, Backend):
         if self.fast_path is not None:
             self.fast_path.enabled = False  # the old model's: never used again
         # Compiles in a background thread; replies use plain generate until it is warm.
-        self.fast_path, self.fast_note = fast_path.start(self.fast, model, tokenizer)
+        self.fast_path, self.fast_note = fast_path.start(
+            self.fast, model, tokenizer, reply_tokens=GenerationSettings().max_new_tokens
+        )
         config = model.config
         self.info = ModelInfo(
             id=model_id,
@@ -293,6 +300,9 @@ class TransformersBackend(AssistedGeneration, Backend):
         except Exception as exc:  # noqa: BLE001 - turned into a message the user can act on
             raise _explain_load_error(source, exc) from exc
 
+    def speed_path(self) -> str:
+        return self._reply_path
+
     def unload(self) -> None:
         if self.fast_path is not None:
             self.fast_path.enabled = False
@@ -375,6 +385,9 @@ class TransformersBackend(AssistedGeneration, Backend):
             # None until the compiled path for this length is warm: then plain generate.
             fast = self.fast_path.generate_kwargs(prompt_tokens, settings.max_new_tokens)
             kwargs.update(fast or {})
+            self._reply_path = _PATH_WORDS.get("compiled" if fast else self.fast_path.state, "")
+        else:
+            self._reply_path = ""
         failure: list[BaseException] = []
 
         def run() -> None:

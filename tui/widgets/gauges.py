@@ -168,6 +168,7 @@ class GaugesPane(Widget):
         self._live_tps: float | None = None
         self._points: deque[tuple[float, int]] = deque()
         self._last_stats: ReplyStats | None = None
+        self._path = ""  # how the reply runs: "compiled", "compiling" (the fast path)
         self._tps_history: deque[float | None] = deque(maxlen=HISTORY)
         self._last_tps_sample = -1.0
 
@@ -263,10 +264,12 @@ class GaugesPane(Widget):
         if not flag and self._cpu_bw_state == "deferred":
             self._ensure_cpu_bandwidth()
 
-    def reply_started(self, prompt_tokens: int) -> None:
-        """A reply is being generated for a prompt of `prompt_tokens` tokens. Also switches to
-        fast sampling, so the app need not call set_generating around replies."""
+    def reply_started(self, prompt_tokens: int, path: str = "") -> None:
+        """A reply is being generated for a prompt of `prompt_tokens` tokens, the way `path`
+        says ("compiled", "compiling": the backend's `speed_path`). Also switches to fast
+        sampling, so the app need not call set_generating around replies."""
         self._streaming = True
+        self._path = path
         self._prompt_tokens = prompt_tokens
         self._new_tokens = 0
         self._elapsed = 0.0
@@ -572,6 +575,8 @@ class GaugesPane(Widget):
             prefill = self._prefill_tps()
             if prefill is not None:
                 tokens.append(f"prefill {human_tps(prefill)}/s")
+        if self._path:
+            tokens.append(self._path)
         if not self._streaming and self._last_stats is not None:
             reason = self._last_stats.stop_reason
             tokens.append(f"total {human_seconds(self._last_stats.total_s)}")
