@@ -121,6 +121,11 @@ def _save(store: SessionStore, session: Session, err: TextIO) -> bool:
     return True
 
 
+def one_reply_fast_mode(fast: str) -> str:
+    """The fast path for a one-shot answer: off unless asked for by name."""
+    return "off" if fast == "auto" else fast
+
+
 def run_oneshot(
     launch: LaunchConfig,
     prompt: str,
@@ -185,7 +190,8 @@ def _answer(
     err: TextIO,
     progress: _Progress,
 ) -> int:
-    backend = backend or make_backend(launch.backend, launch.fast)
+    # One reply ends long before a background compile (a minute or more on a CPU) would pay.
+    backend = backend or make_backend(launch.backend, one_reply_fast_mode(launch.fast))
     info = _load(backend, load_spec_for(launch, config, session), progress)
     ref = model_ref(info)
     session.messages.append(Message("user", prompt))

@@ -18,6 +18,7 @@ from tui.oneshot import (
     EXIT_PIPE,
     EXIT_SESSION,
     EXIT_USAGE,
+    one_reply_fast_mode,
     read_prompt,
     run_oneshot,
 )
@@ -221,3 +222,10 @@ def test_command_line_with_p_and_with_piped_stdin(private_home: Path) -> None:
     assert titles == ["from a pipe", "hello"]
     done = tchat(stdin="")
     assert done.returncode == EXIT_USAGE and "no prompt" in done.stderr
+
+
+def test_one_answer_does_not_start_a_compile_unless_asked_for() -> None:
+    # The fast path's compile takes a minute or more on a CPU: a one-shot answer is long over.
+    assert one_reply_fast_mode("auto") == "off"
+    assert one_reply_fast_mode("on") == "on"
+    assert one_reply_fast_mode("off") == "off"
