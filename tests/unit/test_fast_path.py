@@ -33,8 +33,10 @@ def fast_backend(tiny_model: Path) -> TransformersBackend:
 
 
 def warm(backend: TransformersBackend) -> FastPath:
+    """Warm the cache size the tests' replies use (the tiny model has just one, 512)."""
     path = backend.fast_path
     assert path is not None
+    path.warm()
     assert path.wait(WARM_TIMEOUT_S), path.error
     return path
 
@@ -119,26 +121,34 @@ def test_a_reply_too_long_for_any_cache_bucket_uses_plain_generate(
     assert path.generate_kwargs(prompt_tokens=10, max_new_tokens=20) is not None
 
 
-def test_replies_never_wait_for_the_compile(
+def test_a_compile_never_runs_beside_a_reply_and_replies_never_wait_for_it(
     tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """While the path warms up (here: held until the reply is done), replies go the plain way."""
+    """Nothing compiles at load; the first reply goes the plain way and its cache size is
+    compiled once it is over; a reply during that compile (held here) goes the plain way too."""
     gate = threading.Event()
     real_warm = FastPath._warm
+    started: list[int] = []
 
     def held_warm(self: FastPath, bucket: int) -> None:
+        started.append(bucket)
         gate.wait(WARM_TIMEOUT_S)
         real_warm(self, bucket)
 
     monkeypatch.setattr(FastPath, "_warm", held_warm)
     backend = TransformersBackend(fast="on")
-    backend.load(LoadSpec(model=str(tiny_model)))  # starts warming, in the background
+    backend.load(LoadSpec(model=str(tiny_model)))
     path = backend.fast_path
-    assert path is not None and path.state == "warming"
+    assert path is not None and path.state == "idle" and not started
     spy = Spy(path, monkeypatch)
     try:
+        reply = backend.stream(HELLO, GREEDY, threading.Event())
+        for _ in reply:
+            assert not started  # nothing compiles while the reply runs
+        assert spy.answers == [None] and backend.speed_path() == ""
+        assert path.state == "warming" and started == [512]  # the size it lacked, now
         assert reply_text(backend)  # answered while the compile is still held
-        assert spy.answers == [None]
+        assert spy.answers == [None, None]
         assert backend.speed_path() == "compiling"
     finally:
         gate.set()
@@ -146,6 +156,7 @@ def test_replies_never_wait_for_the_compile(
     assert path.state == "ready"
     assert reply_text(backend)
     assert spy.answers[-1] is not None
+    assert started == [512]  # warm now: nothing more to compile
 
 
 def test_a_failed_compile_turns_the_fast_path_off_and_replies_go_on(
@@ -159,6 +170,7 @@ def test_a_failed_compile_turns_the_fast_path_off_and_replies_go_on(
     backend.load(LoadSpec(model=str(tiny_model)))
     path = backend.fast_path
     assert path is not None
+    path.warm()
     assert not path.wait(60)
     assert path.state == "failed" and "no compiler here" in (path.error or "")
     assert path.generate_kwargs(10, 20) is None
@@ -285,13 +297,9 @@ def test_a_compile_switches_threads_often_and_restores_the_interval_after(
     assert sys.getswitchinterval() == before
 
 
-def test_the_first_bucket_warmed_is_the_one_a_default_reply_uses(
+def test_replies_use_the_smallest_warm_cache_that_holds_them_and_long_cpu_chats_go_plain(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    warmed: list[int | None] = []
-    monkeypatch.setattr(FastPath, "warm", lambda self, bucket=None: warmed.append(bucket))
-    monkeypatch.setattr(fast_path, "decide", lambda mode, model: fast_path.FastDecision(True, ""))
-
     class Model:
         class config:  # noqa: N801 - stands in for a transformers config
             max_position_embeddings = 8192
@@ -299,6 +307,13 @@ def test_the_first_bucket_warmed_is_the_one_a_default_reply_uses(
         class device:  # noqa: N801
             type = "cpu"
 
-    fast_path.start("on", Model(), None, reply_tokens=512)
-    fast_path.start("on", Model(), None, reply_tokens=8000)
-    assert warmed == [1024, 8192]  # a short prompt + 512 new tokens; else the whole context
+    monkeypatch.setattr(FastPath, "_kwargs", lambda self, bucket: {"bucket": bucket})
+    path = FastPath(Model(), None)
+    assert path.buckets == (512, 1024, 2048)  # bigger static caches decode slower than plain
+    assert path.generate_kwargs(39, 512) is None  # nothing warm: plain, and after it...
+    assert path._wanted == 1024  # ...the size it needed is compiled
+    path._ready.update({1024, 2048})
+    assert path.generate_kwargs(39, 512) == {"bucket": 1024}
+    assert path.generate_kwargs(39, 64) == {"bucket": 1024}  # a bigger warm one serves
+    assert path.generate_kwargs(1200, 512) == {"bucket": 2048}
+    assert path.generate_kwargs(3000, 512) is None and path._wanted is None  # plain for good

@@ -6,16 +6,19 @@ pass can be compiled once (inductor fuses the small ops; on a GPU the compile mo
 captures CUDA graphs, which removes the per-kernel launch cost). `bench/fast_vs_plain.py`
 measures what it gives.
 
-Why it is careful about *when*: compiling takes tens of seconds on a small CPU (a few seconds
-once inductor's on-disk cache is warm). So the compile never happens on a user's reply:
-`FastPath.warm` runs one short generate per cache size in a background thread, and until a size
-is warm, replies use plain `generate` (`generate_kwargs` returns None), with Python switching
-threads more often meanwhile so the compile does not starve them. A failed compile (no C++
-compiler, an unsupported model) only turns the fast path off; plain generation goes on.
+Why it is careful about *when*: compiling takes tens of seconds (on a small CPU one to two
+minutes), and it is mostly Python holding the GIL, which a reply's `generate` needs after every
+torch op: a reply beside a compile ran at a quarter of its speed (at 0.4 tok/s before the
+switch interval below). So a compile never starts during a reply: a reply whose cache size is
+not warm uses plain `generate` (`generate_kwargs` returns None) and notes the size, and
+`reply_done` warms it in a background thread (`FastPath.warm`: one short generate) once the
+reply is over, while the user reads it. A failed compile (no C++ compiler, an unsupported
+model) only turns the fast path off; plain generation goes on.
 
 Cache sizes come in buckets (powers of two from 512 up to the model's context length): a
 static cache is attended over its whole length at every step, so a 512-token chat must not pay
 for an 8k cache, and each bucket is one compiled graph (`dynamic=False`), warmed on demand.
+On the CPU that attention cost decides where the path ends (CPU_MAX_BUCKET).
 
 On the CPU the gain comes from somewhere else: a decode step there is one-row matmuls, and
 MKL's kernel for those reads the weights at about 40% of the memory bandwidth on the AMD EPYC
@@ -62,15 +65,16 @@ MIN_BUCKET = 512
 WARMUP_NEW_TOKENS = 4
 # Two compiles at once (two buckets, or two models) would only slow each other down.
 _ONE_COMPILE_AT_A_TIME = threading.Lock()
+# On the CPU a static cache is attended over its whole length at every step, and there that
+# costs more than the fast kernels gain past this size: the default model decoded at 35 tok/s
+# with a 512-token cache, 30 with 1,024, 19 with 2,048, against 15 plain. Longer chats: plain.
+CPU_MAX_BUCKET = 2048
 # Python's thread switch interval while a compile runs. A compile is minutes of pure Python
 # holding the GIL, and a reply's generate needs the GIL back after every torch op; at the
 # default 5 ms it got it about 200 times a second, and a plain reply on the CPU crawled at
 # 0.4 tok/s beside the compile (measured). At 0.1 ms it ran at 12.7 (15.2 alone); the UI thread
 # gains alike. The compile is slower for it, which nobody waits on.
 COMPILE_SWITCH_INTERVAL_S = 0.0001
-# The first bucket warmed: what a first reply at the default length needs (a prompt of up to
-# this many tokens plus the default max_new_tokens), so the first compile is one replies use.
-FIRST_PROMPT_ALLOWANCE = 256
 
 
 @dataclass(frozen=True)
@@ -109,21 +113,14 @@ def decide(mode: str, model: Any) -> FastDecision:
     return FastDecision(True, "on: static cache + compiled C++ kernels")
 
 
-def start(
-    mode: str, model: Any, tokenizer: Any, reply_tokens: int = 0
-) -> tuple[FastPath | None, str]:
-    """What the backend calls once a model is loaded: decide, and if the fast path is on,
-    start warming, in the background, the cache bucket a first reply of `reply_tokens` new
-    tokens will use. Returns (path or None, reason)."""
+def start(mode: str, model: Any, tokenizer: Any) -> tuple[FastPath | None, str]:
+    """What the backend calls once a model is loaded: decide whether the fast path is on.
+    Nothing compiles yet: the first reply says which cache size it needs, and that one is
+    warmed once it is over (`FastPath.reply_done`). Returns (path or None, reason)."""
     decision = decide(mode, model)
     if not decision.use:
         return None, decision.reason
-    path = FastPath(model, tokenizer)
-    first = None  # the smallest bucket
-    if reply_tokens:
-        first = path.bucket_for(FIRST_PROMPT_ALLOWANCE + reply_tokens) or path.buckets[-1]
-    path.warm(first)
-    return path, decision.reason
+    return FastPath(model, tokenizer), decision.reason
 
 
 def _have_cxx() -> bool:
@@ -172,9 +169,12 @@ class FastPath:
         )
         limit = getattr(model.config, "max_position_embeddings", None) or 4096
         self.buckets = _buckets(limit)
+        if self.on_cpu:
+            self.buckets = tuple(b for b in self.buckets if b <= CPU_MAX_BUCKET) or self.buckets[:1]
         self.compile_s: dict[int, float] = {}  # seconds each warm bucket took to warm up
         self.error: str | None = None  # set when warming failed: the path is then off
         self._ready: set[int] = set()
+        self._wanted: int | None = None  # the size a reply lacked, warmed after it
         self._warming: dict[int, threading.Thread] = {}
         self._lock = threading.Lock()
         self._compile_config = self._make_compile_config()
@@ -207,13 +207,20 @@ class FastPath:
         """Extra `generate` kwargs for the fast path, or None to generate plainly this time."""
         if not self.enabled or self.error:
             return None
-        bucket = self.bucket_for(prompt_tokens + max_new_tokens)
-        if bucket is None:
-            return None
-        if not self.is_warm(bucket):
-            self.warm(bucket)  # ready for a later reply; this one must not wait
-            return None
-        return self._kwargs(bucket)
+        need = prompt_tokens + max_new_tokens
+        with self._lock:
+            warm = sorted(b for b in self._ready if b >= need)
+        if warm:
+            return self._kwargs(warm[0])
+        # Warmed when this reply is over: it neither waits nor shares the CPU with a compile.
+        # None when no size holds it (the context, or on the CPU CPU_MAX_BUCKET): plain.
+        self._wanted = self.bucket_for(need)
+        return None
+
+    def reply_done(self) -> threading.Thread | None:
+        """A reply ended: warm the cache size it lacked, if any (see `warm`)."""
+        bucket, self._wanted = self._wanted, None
+        return self.warm(bucket) if bucket is not None else None
 
     def _kwargs(self, bucket: int) -> dict[str, Any]:
         import torch

@@ -177,10 +177,8 @@ class TransformersBackend(AssistedGeneration, Backend):
         self._install_assistant(assistant)
         if self.fast_path is not None:
             self.fast_path.enabled = False  # the old model's: never used again
-        # Compiles in a background thread; replies use plain generate until it is warm.
-        self.fast_path, self.fast_note = fast_path.start(
-            self.fast, model, tokenizer, reply_tokens=GenerationSettings().max_new_tokens
-        )
+        # Compiled after the first reply (fast_path.py); replies use plain generate until then.
+        self.fast_path, self.fast_note = fast_path.start(self.fast, model, tokenizer)
         config = model.config
         self.info = ModelInfo(
             id=model_id,
@@ -381,11 +379,12 @@ class TransformersBackend(AssistedGeneration, Backend):
         # prompt lookup, transformers 5.24 fails (IndexError in the cache) — keep them exclusive.
         assisted = self._assisted_kwargs(settings, prompt_tokens)
         kwargs.update(assisted)
-        if self.fast_path is not None and not assisted:
+        path = self.fast_path if not assisted else None
+        if path is not None:
             # None until the compiled path for this length is warm: then plain generate.
-            fast = self.fast_path.generate_kwargs(prompt_tokens, settings.max_new_tokens)
+            fast = path.generate_kwargs(prompt_tokens, settings.max_new_tokens)
             kwargs.update(fast or {})
-            self._reply_path = _PATH_WORDS.get("compiled" if fast else self.fast_path.state, "")
+            self._reply_path = _PATH_WORDS.get("compiled" if fast else path.state, "")
         else:
             self._reply_path = ""
         failure: list[BaseException] = []
@@ -412,6 +411,8 @@ class TransformersBackend(AssistedGeneration, Backend):
                 thread.join()
                 self._finish(reply, streamer, settings, cancel, failure, started)
                 self._assisted_done(reply.stats)
+                if path is not None:
+                    path.reply_done()  # compiles now, between replies, if this one lacked it
 
         reply.chunks = chunks()
         return reply
