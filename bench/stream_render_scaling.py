@@ -20,8 +20,8 @@ from bench import Result
 from bench._common import Run, median, spread
 from tui.app import TchatApp
 from tui.cli import LaunchConfig
-from tui.engine import pump
 from tui.engine.fake import FakeBackend
+from tui.engine.pump import Pacer
 from tui.messages import ReplyStarted
 from tui.store.session import GenerationSettings, ReplyStats
 from tui.widgets.prompt import PromptInput
@@ -76,6 +76,8 @@ async def _one(tokens: int, sessions: Path) -> tuple[float, float, int]:
     """(UI CPU ms per token, wall ms per token, tokens) for one streamed reply."""
     backend = FakeBackend(script=markdown_reply(tokens), delay=0, context_length=4 * tokens)
     app = UiTimedApp(LaunchConfig(sessions_dir=sessions), backend=backend)
+    # Every token its own UI message: the most updates a reply can make (see the docstring).
+    app.pacer = Pacer.fixed(0.0)
     async with app.run_test(size=(120, 40)) as pilot:
         while app.model_info is None:
             await pilot.pause(0.02)
@@ -97,19 +99,13 @@ def run(run: Run) -> list[Result]:
     reps = run.reps(3, 1)
     per_token: dict[int, list[float]] = {SHORT: [], LONG: []}
     wall: dict[int, list[float]] = {SHORT: [], LONG: []}
-    real_interval = pump.UPDATE_INTERVAL_S
-    # Every token its own UI message: the most updates a reply can make (see the docstring).
-    pump.UPDATE_INTERVAL_S = 0.0
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            asyncio.run(_one(SHORT, Path(tmp)))  # warm-up: imports, CSS, first mounts
-            for _ in range(reps):
-                for size in (SHORT, LONG):
-                    cpu_ms, wall_ms, _n = asyncio.run(_one(size, Path(tmp)))
-                    per_token[size].append(cpu_ms)
-                    wall[size].append(wall_ms)
-    finally:
-        pump.UPDATE_INTERVAL_S = real_interval
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(_one(SHORT, Path(tmp)))  # warm-up: imports, CSS, first mounts
+        for _ in range(reps):
+            for size in (SHORT, LONG):
+                cpu_ms, wall_ms, _n = asyncio.run(_one(size, Path(tmp)))
+                per_token[size].append(cpu_ms)
+                wall[size].append(wall_ms)
     ratio = median(per_token[LONG]) / median(per_token[SHORT])
     return [
         Result(

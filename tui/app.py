@@ -30,7 +30,7 @@ from tui.cli import LaunchConfig
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
 from tui.engine.context import dropped_note, fit_to_context
-from tui.engine.pump import pump
+from tui.engine.pump import Pacer, pump
 from tui.hardware import HardwareProbe
 from tui.launch import load_spec_for, make_backend, model_ref, sessions_dir_for
 from tui.message_actions import MessageActions
@@ -128,6 +128,9 @@ class TchatApp(MessageActions, ScreenActions):
         self.reply_view: MessageView | None = None
         self.waiting_for_model = False  # a prompt was sent before the model finished loading
         self._last_stream_save = 0.0
+        # Spaces streamed batches by what they cost this UI thread (engine/pump.py).
+        self.pacer = Pacer()
+        self._batch_cpu: float | None = None  # UI-thread CPU clock at the latest batch
         self._after_reply: str | None = None  # "new_chat" / "quit" once the reply stops
         self.replies_finished = 0  # counts fully handled replies; tests and benches wait on it
         self._continue_final = False  # the reply in flight carries on a stopped one
@@ -432,6 +435,9 @@ class TchatApp(MessageActions, ScreenActions):
         self._last_stream_save = time.monotonic()
         self.reply_view.refresh_meta("thinking…")
         self.status.activity = "generating…"
+        # A blinking cursor is a frame every half second: while a reply streams, frames are
+        # UI-thread time taken from generate (they share the GIL), and the text moves anyway.
+        self.query_one(PromptInput).cursor_blink = False
         self.generate(self._prompt_messages, self.cancel_event, self._continue_final)
 
     @work(thread=True, group="reply", exit_on_error=False)
@@ -464,6 +470,7 @@ class TchatApp(MessageActions, ScreenActions):
                 lambda text, n, elapsed, ttft: self.post_message(
                     ReplyChunked(text, n, elapsed, ttft)
                 ),
+                self.pacer,
             )
         except Exception as exc:  # noqa: BLE001
             reply.stats.stop_reason = "error"
@@ -473,16 +480,23 @@ class TchatApp(MessageActions, ScreenActions):
     def on_reply_started(self, event: ReplyStarted) -> None:
         self.gauges.reply_started(event.prompt_tokens, self.backend.speed_path())
         self._update_context(event.prompt_tokens)
+        self._batch_cpu = None  # the wait for the first token is not a batch's cost
 
     async def on_reply_chunked(self, event: ReplyChunked) -> None:
         if self.reply_message is None or self.reply_view is None:
             return
+        # Everything this thread did since the previous batch is what that batch cost.
+        cpu = time.thread_time()
+        if self._batch_cpu is not None:
+            self.pacer.note(cpu - self._batch_cpu)
+        self._batch_cpu = cpu
         self.reply_message.content += event.text
         await self.reply_view.append(event.text)
         decoding = event.elapsed_s - (event.ttft_s or 0.0)
         speed = (event.new_tokens - 1) / decoding if event.new_tokens > 1 and decoding > 0 else 0
+        # The live speed goes under the reply and in the gauges, not also in the status line:
+        # a full-width line changing on every batch made every frame repaint the whole screen.
         self.reply_view.refresh_meta(f"{event.new_tokens} tokens · {speed:.1f} tok/s")
-        self.status.activity = f"{speed:.1f} tok/s"
         self.gauges.reply_progress(event.new_tokens, event.elapsed_s, event.ttft_s)
         if time.monotonic() - self._last_stream_save >= STREAM_SAVE_INTERVAL_S:
             self._last_stream_save = time.monotonic()
@@ -502,6 +516,7 @@ class TchatApp(MessageActions, ScreenActions):
             self._continue_final, self._tokens_before = False, 0
         message.stats = stats
         message.error = error
+        self.query_one(PromptInput).cursor_blink = True
         self.gauges.reply_finished(stats)
         await view.finish()
         self._save()

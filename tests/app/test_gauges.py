@@ -34,6 +34,7 @@ from tui.engine.backend import ModelInfo
 from tui.hardware import HardwareProbe
 from tui.hardware import bandwidth as bw
 from tui.store.session import ReplyStats
+from tui.widgets import gauges
 from tui.widgets.gauges import GaugesPane
 
 GiB = 1024**3
@@ -172,6 +173,59 @@ async def test_tok_s_follows_reply_progress_and_the_final_stats():
         await settle(pilot)
         final = pane.query_one("#gauges-reply").plain
         assert "tok/s 68.0" in final and "220 tok" in final and "total 3.5s" in final
+
+
+async def test_while_text_streams_samples_wait_for_it_and_a_stalled_stream_still_gets_them(
+    monkeypatch,
+):
+    # Each frame is UI-thread time taken from generate: while text arrives, a hardware sample
+    # is drawn in a text batch's frame; when text stops coming (a long prefill), on its own.
+    fake = FakeNvml()
+    app = Host(gpu_pane(fake))
+    async with app.run_test(size=(40, 24)) as pilot:
+        pane = app.pane
+        await until(pilot, lambda: "12.0/80.0G" in "\n".join(screen_lines(app)))
+        monkeypatch.setattr(gauges, "COALESCE_S", 60.0)  # text "keeps coming" for this part
+        monkeypatch.setattr(gauges, "STREAM_REDRAW_S", 0.0)  # and each batch may redraw
+        pane.reply_started(10)
+        pane.reply_progress(1, 0.1, 0.1)
+        fake.gpus[0].memory_used = 50 * GiB
+        await until(pilot, lambda: "50.0/80.0G" in pane.text())  # sampled...
+        await settle(pilot)
+        assert "50.0/80.0G" not in "\n".join(screen_lines(app))  # ...not drawn yet
+        pane.reply_progress(5, 0.3, None)  # the next text batch
+        await settle(pilot)
+        assert "50.0/80.0G" in "\n".join(screen_lines(app))
+
+        monkeypatch.setattr(gauges, "COALESCE_S", 0.05)  # now text stops coming
+        fake.gpus[0].memory_used = 60 * GiB
+        await until(pilot, lambda: "60.0/80.0G" in "\n".join(screen_lines(app)))
+
+
+async def test_while_text_streams_the_pane_is_redrawn_twice_a_second_with_the_latest_figures(
+    monkeypatch,
+):
+    app = Host(cpu_pane())
+    async with app.run_test(size=(40, 24)) as pilot:
+        pane = app.pane
+        monkeypatch.setattr(gauges, "STREAM_REDRAW_S", 60.0)
+        monkeypatch.setattr(gauges, "COALESCE_S", 60.0)  # samples wait for text too
+        pane.reply_started(10)
+        pane.reply_progress(1, 0.1, 0.1)  # the first batch is drawn at once
+        await settle(pilot)
+        assert "1 tok" in "\n".join(screen_lines(app))
+        pane.reply_progress(42, 0.3, None)  # too soon after it: waits
+        await settle(pilot)
+        assert "42 tok" not in "\n".join(screen_lines(app))
+        monkeypatch.setattr(gauges, "STREAM_REDRAW_S", 0.0)
+        pane.reply_progress(43, 0.6, None)
+        await settle(pilot)
+        assert "43 tok" in "\n".join(screen_lines(app))
+        monkeypatch.setattr(gauges, "STREAM_REDRAW_S", 60.0)
+        pane.reply_progress(50, 0.7, None)
+        pane.reply_finished(ReplyStats(new_tokens=51, total_s=0.8))  # the end is always drawn
+        await settle(pilot)
+        assert "51 tok" in "\n".join(screen_lines(app))
 
 
 async def test_stopped_reply_says_so():
@@ -335,7 +389,9 @@ async def test_narrow_and_short_column_fits_every_line(width):
         pane.reply_started(100)
         pane.reply_progress(1, 0.1, 0.1)
         pane.reply_progress(30, 0.9, None)
-        await until(pilot, lambda: "mem" in pane.text())
+        # While a reply streams, a sample is drawn with the next text batch, or on its own
+        # once text stops coming: wait for the screen, not just the pane's state.
+        await until(pilot, lambda: "mem" in "\n".join(screen_lines(app)))
         await settle(pilot)
         inner = pane.content_region.width
         for section in pane.query("DrawnLines"):

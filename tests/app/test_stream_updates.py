@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.app import App, ComposeResult
+from textual.widgets import Markdown
+
 import tui.app
 from tests.app.test_chat import type_and_send, wait_replies
 from tui.app import TchatApp
 from tui.cli import LaunchConfig
 from tui.engine.fake import FakeBackend
-from tui.engine.pump import UPDATE_INTERVAL_S as STREAM_UPDATE_INTERVAL_S
+from tui.engine.pump import MIN_INTERVAL_S
 from tui.messages import ReplyChunked
 from tui.store.session import GenerationSettings
+from tui.widgets.stream_markdown import StreamMarkdown, StreamParagraph
 
 TOKENS = 300
 DELAY = 0.005  # 200 tokens a second: a small model on a GPU
@@ -50,6 +54,38 @@ async def test_a_fast_reply_reaches_the_screen_in_a_few_batches_a_second(
     assert "".join(b.text for b in seen) == reply.content  # every word arrived, in order
     assert reply.stats is not None and reply.stats.new_tokens >= TOKENS
     elapsed = seen[-1].elapsed_s
-    # At most one batch per interval (plus the first and the last), far fewer than tokens.
-    assert len(seen) <= elapsed / STREAM_UPDATE_INTERVAL_S + 2
+    # At most one batch per shortest interval (plus the first and the last), far fewer
+    # than tokens.
+    assert len(seen) <= elapsed / MIN_INTERVAL_S + 2
     assert len(seen) < TOKENS / 10
+
+
+class ParagraphHost(App):
+    """A reply's Markdown widget alone, in a narrow column."""
+
+    def compose(self) -> ComposeResult:
+        yield StreamMarkdown("")
+
+
+async def test_a_streamed_paragraph_shows_every_word_as_it_grows_line_by_line() -> None:
+    # Most batches only lengthen the last line, and then the paragraph repaints without a
+    # layout of the screen; a batch that starts a new line must still grow the paragraph.
+    words = [f"word{i:02d}" for i in range(40)]
+    app = ParagraphHost()
+    async with app.run_test(size=(30, 30)) as pilot:
+        markdown = app.query_one(StreamMarkdown)
+        stream = Markdown.get_stream(markdown)
+        heights = set()
+        for i, word in enumerate(words):
+            await stream.write(("" if i == 0 else " ") + word)
+            await pilot.pause()
+            await pilot.pause()
+            paragraph = markdown.query_one(StreamParagraph)
+            screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+            assert all(w in screen for w in words[: i + 1]), screen  # nothing clipped
+            # Exactly as tall as its text wrapped to its width: no blank or missing lines.
+            text_lines = [line for line in screen.splitlines() if "word" in line]
+            assert paragraph.content_size.height == len(text_lines)
+            heights.add(len(text_lines))
+        await stream.stop()
+    assert len(heights) >= 5  # it did grow, several times

@@ -1,13 +1,22 @@
-"""Drain a Reply on a worker thread and hand text to the UI in batches.
+"""Drain a Reply on a worker thread and hand text to the UI in batches, paced to the UI's cost.
 
 A 135M model on a GPU produces hundreds of tokens a second; posting one UI message per token
-would make the event loop the bottleneck. The pump collects deltas and flushes at most every
-`UPDATE_INTERVAL_S`, plus once at the end, so the UI cost per token stays flat.
+would make the event loop the bottleneck. The pump collects deltas and flushes at most once per
+interval, plus once at the end, so the UI cost per token stays flat.
+
+The interval comes from a `Pacer`. Each batch costs the UI thread a handler, a relayout when a
+line is added, and a frame; that thread shares the GIL with generate, so every millisecond it
+spends is a millisecond generate can lose. The app tells the pacer what each batch cost (the UI
+thread's CPU time between two batches) and the pacer spaces batches so that drawing takes about
+`UI_BUDGET` of the time: about ten batches a second on a fast machine, three or four on a small
+2-core box (bench/app_vs_generate.py measures the effect on decode speed).
 """
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 
 from tui.engine.backend import Reply
@@ -17,18 +26,53 @@ from tui.engine.backend import Reply
 # streamer is often several tokens (it holds text back until a word is complete).
 EmitFn = Callable[[str, int, float, "float | None"], object]
 
-# Each batch costs the UI thread a relayout and a frame (~15 ms at 120x40 here), and that
-# thread shares the GIL with generate: at 30 batches a second the app decoded ~15-25% slower
-# than bare generate on a 2-core CPU, at 5 a second ~8% (bench/app_vs_generate.py). Read at
-# each call, so the bench can set it to 0 (one batch per delta, the worst case).
-UPDATE_INTERVAL_S = 0.2
+UPDATE_INTERVAL_S = 0.2  # the first reply's interval, before the pacer has measured anything
+MIN_INTERVAL_S = 0.1  # ten updates a second look continuous: more would only cost
+MAX_INTERVAL_S = 0.5  # slower than this, text visibly arrives in lumps
+UI_BUDGET = 0.02  # the share of time the UI thread may spend on streamed text
+# A batch's cost is the median of the latest ones: a single dear batch (a code block mounted,
+# the user scrolling) must not slow the stream down.
+COST_WINDOW = 9
 
 
-def pump(reply: Reply, emit: EmitFn, interval: float | None = None) -> str:
-    """Iterate `reply` to the end, calling `emit` in batches (at most one per `interval`,
-    default UPDATE_INTERVAL_S). Returns the whole text."""
-    if interval is None:
-        interval = UPDATE_INTERVAL_S
+class Pacer:
+    """Says how long the pump waits between batches; learns from what batches cost the UI.
+
+    One per app, kept across replies, so a reply starts at the pace the last one settled on.
+    `interval` is read by the pump's thread and written by the UI's: a float, so no lock."""
+
+    def __init__(
+        self,
+        budget: float = UI_BUDGET,
+        lo: float = MIN_INTERVAL_S,
+        hi: float = MAX_INTERVAL_S,
+        start: float = UPDATE_INTERVAL_S,
+    ) -> None:
+        self.budget, self.lo, self.hi = budget, lo, hi
+        self.interval = min(hi, max(lo, start))
+        self._costs: deque[float] = deque(maxlen=COST_WINDOW)
+
+    @classmethod
+    def fixed(cls, interval: float) -> Pacer:
+        """A pacer that never moves (benchmarks, tests)."""
+        return cls(lo=interval, hi=interval, start=interval)
+
+    @property
+    def cost_s(self) -> float | None:
+        """What one batch costs the UI thread, as far as the pacer knows (None: not yet)."""
+        return statistics.median(self._costs) if self._costs else None
+
+    def note(self, ui_seconds: float) -> None:
+        """The UI thread's CPU time for one batch: everything it did since the previous one."""
+        self._costs.append(ui_seconds)
+        self.interval = min(self.hi, max(self.lo, statistics.median(self._costs) / self.budget))
+
+
+def pump(reply: Reply, emit: EmitFn, pacer: Pacer | None = None) -> str:
+    """Iterate `reply` to the end, calling `emit` in batches (at most one per
+    `pacer.interval`, read afresh for each batch). Returns the whole text."""
+    if pacer is None:
+        pacer = Pacer.fixed(UPDATE_INTERVAL_S)
     started = time.perf_counter()
     parts: list[str] = []
     pending: list[str] = []
@@ -38,7 +82,7 @@ def pump(reply: Reply, emit: EmitFn, interval: float | None = None) -> str:
         for delta in reply:
             pending.append(delta)
             now = time.perf_counter()
-            if now - last_flush >= interval:
+            if now - last_flush >= pacer.interval:
                 chunk = "".join(pending)
                 parts.append(chunk)
                 pending.clear()

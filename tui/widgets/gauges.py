@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import locale
 import sys
+import time
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,13 @@ SHORT_HEIGHT = 16
 DENSE_GPU_COUNT = 3
 HISTORY = 120  # samples kept for sparklines; more than the widest pane shows
 LIVE_WINDOW_S = 1.5  # live tok/s is measured over this trailing window
+# While a reply streams, every frame and every redrawn line is Python on the UI thread, which
+# shares the GIL with generate (bench/app_vs_generate.py). So while text arrives at least every
+# COALESCE_S, the pane is redrawn only with a text batch (one frame, not two) and at most every
+# STREAM_REDRAW_S (twice a second, as nvitop's default): a hardware sample or a reply figure
+# waits for the next such batch. A stalled stream (a long prefill) gets samples drawn as they come.
+COALESCE_S = 1.0
+STREAM_REDRAW_S = 0.95
 
 _STYLE = {"ok": "$success", "warn": "$warning", "crit": "$error bold"}
 _LABEL = "bold"
@@ -171,6 +179,10 @@ class GaugesPane(Widget):
         self._path = ""  # how the reply runs: "compiled", "compiling" (the fast path)
         self._tps_history: deque[float | None] = deque(maxlen=HISTORY)
         self._last_tps_sample = -1.0
+        self._last_progress_at = -COALESCE_S  # monotonic time of the latest reply_progress
+        self._last_stream_draw = -STREAM_REDRAW_S  # and of the latest redraw it made
+        self._due: set[str] = set()  # sections whose figures changed, waiting for a redraw
+        self._sections: dict[str, DrawnLines] = {}
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -197,8 +209,15 @@ class GaugesPane(Widget):
     def _refresh(self, *names: str) -> None:
         if not self.is_mounted:
             return
+        if not self._sections:  # found once: a DOM query on every streamed batch adds up
+            self._sections = {
+                section.id.removeprefix("gauges-"): section
+                for section in self.query(DrawnLines)
+                if section.id
+            }
         for name in names:
-            for section in self.query(f"#gauges-{name}").results(DrawnLines):
+            section = self._sections.get(name)
+            if section is not None:
                 section.redraw()
 
     def text(self) -> str:
@@ -239,7 +258,11 @@ class GaugesPane(Widget):
             for gpu in snap.gpus:
                 history = self._gpu_util.setdefault(gpu.index, deque(maxlen=HISTORY))
                 history.append(gpu.utilization)
-        self._refresh("hardware", "roofline")
+        if self._streaming and time.monotonic() - self._last_progress_at < COALESCE_S:
+            self._due.update(("hardware", "roofline"))
+            return
+        self._refresh(*sorted(self._due | {"hardware", "roofline"}))
+        self._due.clear()
 
     # -- the contract with the app --------------------------------------------------------------
 
@@ -278,6 +301,7 @@ class GaugesPane(Widget):
         self._points.clear()
         self._last_stats = None
         self._last_tps_sample = -1.0
+        self._last_stream_draw = -STREAM_REDRAW_S
         if self._tps_history and self._tps_history[-1] is not None:
             self._tps_history.append(None)  # a gap marks where one reply ends and the next begins
         self.set_generating(True)
@@ -301,7 +325,13 @@ class GaugesPane(Widget):
         if self._live_tps is not None and elapsed_s - self._last_tps_sample >= 0.5:
             self._last_tps_sample = elapsed_s
             self._tps_history.append(self._live_tps)
-        self._refresh("reply", "roofline")
+        now = time.monotonic()
+        self._last_progress_at = now
+        self._due.update(("reply", "roofline"))
+        if now - self._last_stream_draw >= STREAM_REDRAW_S:
+            self._last_stream_draw = now
+            self._refresh(*sorted(self._due))
+            self._due.clear()
 
     def reply_finished(self, stats: ReplyStats) -> None:
         """The reply ended (any stop reason): its final figures replace the live ones and stay
@@ -314,7 +344,8 @@ class GaugesPane(Widget):
             self._ttft = stats.ttft_s
         self._elapsed = stats.total_s or self._elapsed
         self.set_generating(False)
-        self._refresh("reply", "roofline")
+        self._due.clear()
+        self._refresh("hardware", "reply", "roofline")
 
     # -- derived figures ----------------------------------------------------------------------
 

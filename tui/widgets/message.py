@@ -23,6 +23,7 @@ from textual.widgets._markdown import MarkdownStream
 from tui.store.session import Message, ReplyStats
 from tui.text import visible
 from tui.widgets.segments import find_cut
+from tui.widgets.stream_markdown import StreamMarkdown
 
 # Segments nearest the end of a streaming reply stay displayed (the view shows them).
 KEEP_SEGMENTS_SHOWN = 3
@@ -83,7 +84,7 @@ class MessageView(Vertical, can_focus=True):
         self._spacer_height = 0
         text = visible(message.content)
         self.body: Markdown | Static = (
-            Markdown(text, classes="body")
+            StreamMarkdown(text, classes="body")
             if message.role == "assistant"
             else Static(Content(text), classes="body")
         )
@@ -138,7 +139,7 @@ class MessageView(Vertical, can_focus=True):
         """Close the segment being written (its layout is then cached) and start another."""
         if self._stream is not None:
             await self._stream.stop()
-        segment = Markdown("", classes="body -segment")
+        segment = StreamMarkdown("", classes="body -segment")
         self._extra_segments.append(segment)
         await self.mount(segment, before=self.meta)
         self._segment_source = ""
