@@ -282,17 +282,19 @@ class GaugesPane(Widget):
         self._ctx_max = maximum
         self._refresh("context")
 
-    def set_generating(self, flag: bool) -> None:
-        """Sample fast while a reply (or a model load) is running, slowly otherwise."""
+    def set_generating(self, flag: bool, fast: bool = True) -> None:
+        """Sample fast while a model loads (`fast`), slowly otherwise. A reply counts as
+        generating without the fast pace: while text streams the pane is redrawn at most every
+        STREAM_REDRAW_S, so faster samples would only wake two threads for nothing."""
         self._generating = flag
-        self.sampler.set_fast(flag)
+        self.sampler.set_fast(flag and fast)
         if not flag and self._cpu_bw_state == "deferred":
             self._ensure_cpu_bandwidth()
 
     def reply_started(self, prompt_tokens: int, path: str = "") -> None:
         """A reply is being generated for a prompt of `prompt_tokens` tokens, the way `path`
-        says ("compiled", "compiling": the backend's `speed_path`). Also switches to fast
-        sampling, so the app need not call set_generating around replies."""
+        says ("compiled", "compiling": the backend's `speed_path`). Also counts as generating,
+        so the app need not call set_generating around replies."""
         self._streaming = True
         self._path = path
         self._prompt_tokens = prompt_tokens
@@ -306,7 +308,7 @@ class GaugesPane(Widget):
         self._last_stream_draw = -STREAM_REDRAW_S
         if self._tps_history and self._tps_history[-1] is not None:
             self._tps_history.append(None)  # a gap marks where one reply ends and the next begins
-        self.set_generating(True)
+        self.set_generating(True, fast=False)
         self._refresh("reply", "roofline")
 
     def reply_progress(self, new_tokens: int, elapsed_s: float, ttft_s: float | None) -> None:
