@@ -57,11 +57,6 @@ class Pacer:
         """A pacer that never moves (benchmarks, tests)."""
         return cls(lo=interval, hi=interval, start=interval)
 
-    @property
-    def cost_s(self) -> float | None:
-        """What one batch costs the UI thread, as far as the pacer knows (None: not yet)."""
-        return statistics.median(self._costs) if self._costs else None
-
     def note(self, ui_seconds: float) -> None:
         """The UI thread's CPU time for one batch: everything it did since the previous one."""
         self._costs.append(ui_seconds)
