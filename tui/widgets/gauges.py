@@ -189,10 +189,17 @@ class GaugesPane(Widget):
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self):
-        yield DrawnLines(self._draw_hardware, id="gauges-hardware")
-        yield DrawnLines(self._draw_reply, id="gauges-reply")
-        yield DrawnLines(self._draw_context, id="gauges-context")
-        yield DrawnLines(self._draw_roofline, id="gauges-roofline")
+        draws = {
+            "hardware": self._draw_hardware,
+            "reply": self._draw_reply,
+            "context": self._draw_context,
+            "roofline": self._draw_roofline,
+        }
+        # Kept by name: redrawn on every streamed batch, where a DOM query each time adds up.
+        self._sections = {
+            name: DrawnLines(draw, id=f"gauges-{name}") for name, draw in draws.items()
+        }
+        yield from self._sections.values()
 
     @property
     def glyphs(self) -> Glyphs:
@@ -211,16 +218,8 @@ class GaugesPane(Widget):
     def _refresh(self, *names: str) -> None:
         if not self.is_mounted:
             return
-        if not self._sections:  # found once: a DOM query on every streamed batch adds up
-            self._sections = {
-                section.id.removeprefix("gauges-"): section
-                for section in self.query(DrawnLines)
-                if section.id
-            }
         for name in names:
-            section = self._sections.get(name)
-            if section is not None:
-                section.redraw()
+            self._sections[name].redraw()
 
     def text(self) -> str:
         """Everything the pane shows, as plain text (tests, copy to clipboard)."""
@@ -260,10 +259,10 @@ class GaugesPane(Widget):
             for gpu in snap.gpus:
                 history = self._gpu_util.setdefault(gpu.index, deque(maxlen=HISTORY))
                 history.append(gpu.utilization)
+        self._due.update(("hardware", "roofline"))
         if self._streaming and time.monotonic() - self._last_progress_at < COALESCE_S:
-            self._due.update(("hardware", "roofline"))
             return
-        self._refresh(*sorted(self._due | {"hardware", "roofline"}))
+        self._refresh(*self._due)
         self._due.clear()
 
     # -- the contract with the app --------------------------------------------------------------
@@ -334,7 +333,7 @@ class GaugesPane(Widget):
         self._due.update(("reply", "roofline"))
         if now - self._last_stream_draw >= STREAM_REDRAW_S:
             self._last_stream_draw = now
-            self._refresh(*sorted(self._due))
+            self._refresh(*self._due)
             self._due.clear()
 
     def reply_finished(self, stats: ReplyStats) -> None:
