@@ -8,8 +8,10 @@ The interval comes from a `Pacer`. Each batch costs the UI thread a handler, a r
 line is added, and a frame; that thread shares the GIL with generate, so every millisecond it
 spends is a millisecond generate can lose. The app tells the pacer what each batch cost (the UI
 thread's CPU time between two batches) and the pacer spaces batches so that drawing takes about
-`UI_BUDGET` of the time: about ten batches a second on a fast machine, three or four on a small
-2-core box (bench/app_vs_generate.py measures the effect on decode speed).
+`UI_BUDGET` of the time: up to ten batches a second on a fast machine, two on a small 2-core
+box (bench/app_vs_generate.py measures the effect on decode speed). Most of a batch's cost is a
+frame and, once a line fills, a layout, so a longer interval buys generate more time than the
+same text split finer.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ EmitFn = Callable[[str, int, float, "float | None"], object]
 UPDATE_INTERVAL_S = 0.2  # the first reply's interval, before the pacer has measured anything
 MIN_INTERVAL_S = 0.1  # ten updates a second look continuous: more would only cost
 MAX_INTERVAL_S = 0.5  # slower than this, text visibly arrives in lumps
-UI_BUDGET = 0.02  # the share of time the UI thread may spend on streamed text
+UI_BUDGET = 0.01  # the share of time the UI thread may spend on streamed text
 # A batch's cost is the median of the latest ones: a single dear batch (a code block mounted,
 # the user scrolling) must not slow the stream down.
 COST_WINDOW = 9

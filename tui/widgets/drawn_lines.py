@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.content import Content
-from textual.widget import Widget
+
+from tui.widgets.one_layout import OneLayout
 
 
-class DrawnLines(Widget):
+class DrawnLines(OneLayout):
     """Lines from `draw(width)`, drawn at whatever width the layout gives, so a resize or a
     scrollbar appearing re-fits every line instead of wrapping it. Call `redraw()` after the
     state they show changed."""

@@ -22,6 +22,7 @@ from textual.widgets._markdown import MarkdownStream
 
 from tui.store.session import Message, ReplyStats
 from tui.text import visible
+from tui.widgets.one_layout import OneLayout
 from tui.widgets.segments import find_cut
 from tui.widgets.stream_markdown import StreamMarkdown
 
@@ -35,7 +36,7 @@ def describe_stats(stats: ReplyStats | None) -> str:
     return stats.describe() if stats is not None else ""
 
 
-class MessageView(Vertical, can_focus=True):
+class MessageView(Vertical, OneLayout, can_focus=True):
     """A message: a role label, the body, and (for replies) a line of stats.
 
     Focusable (Tab / shift+tab, or up/down between messages): the keys below act on the
@@ -139,6 +140,9 @@ class MessageView(Vertical, can_focus=True):
         """Close the segment being written (its layout is then cached) and start another."""
         if self._stream is not None:
             await self._stream.stop()
+        done = self._segments[-1]
+        if isinstance(done, StreamMarkdown):
+            done.settle()
         segment = StreamMarkdown("", classes="body -segment")
         self._extra_segments.append(segment)
         await self.mount(segment, before=self.meta)

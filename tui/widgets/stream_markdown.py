@@ -5,19 +5,29 @@ paragraph asks for a layout of the whole screen on every update, then a repaint 
 it. That is UI-thread Python, and the UI thread shares the GIL with generate: on a 2-core CPU
 the app decoded a few percent slower than bare `generate` (bench/app_vs_generate.py). Most
 batches add a few words to a line that is already there, so the paragraph's height does not
-change: `StreamParagraph` then repaints itself only. A reply's Markdown also reuses one parser
-for its appends instead of building a new one (a third of a millisecond) on every batch.
+change: `StreamParagraph` then repaints itself only; when it does need a line it takes a few
+spare ones, so the next lines cost no layout either. Every block lays the screen out once per
+resize, not twice (one_layout.py). A reply's Markdown also reuses one parser for its appends
+instead of building a new one (a third of a millisecond) on every batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
 from markdown_it import MarkdownIt
 from textual.await_complete import AwaitComplete
 from textual.content import Content
+from textual.geometry import Size
+from textual.widget import AwaitMount, Widget
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownParagraph
+
+from tui.widgets.one_layout import OneLayout, one_layout
+
+SPARE_LINES = 2
+"""Blank lines a streamed paragraph keeps below its text (see StreamParagraph)."""
 
 
 @cache
@@ -28,33 +38,102 @@ def _append_parser() -> MarkdownIt:
     return MarkdownIt("gfm-like")
 
 
-class StreamParagraph(MarkdownParagraph):
-    """A paragraph that lays the screen out again only when its height changes."""
+class StreamParagraph(MarkdownParagraph, OneLayout):
+    """A paragraph that lays the screen out again only when its text needs more lines.
+
+    While it is the paragraph a live reply is writing into, it holds `SPARE_LINES` blank
+    lines below its text when it grows, and fills them before it asks for a layout again:
+    a layout (and the repaint of everything that moved, the whole conversation once it
+    scrolls) then comes every few lines of text instead of every line. Its Markdown gives
+    the lines back (`StreamMarkdown.settle`) once the text moves on or the reply ends."""
+
+    _held = 0  # lines this paragraph keeps for its text while a reply writes into it
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(super().get_content_height(container, viewport, width), self._held)
 
     def set_content(self, content: Content) -> None:
+        # A mounted paragraph gets new content only from an append: it is the one being
+        # written into. (`update` builds new paragraphs, which are not mounted yet.)
         width, height = self.content_size
         if not width or not self.is_mounted:
             super().set_content(content)
             return
         self._content = content
         self.update(content, layout=False)  # repaints, and forgets the cached height
-        if self.get_content_height(self.size, self.size, width) != height:
+        lines = super().get_content_height(self.size, self.size, width)
+        if lines > height:
+            self._held = lines + SPARE_LINES
+            self.refresh(layout=True)
+            for node in self.ancestors:
+                if isinstance(node, StreamMarkdown):
+                    node.holding.add(self)
+                    break
+
+    def release(self) -> None:
+        """Give back the spare lines."""
+        if self._held:
+            self._held = 0
             self.refresh(layout=True)
 
 
-class StreamMarkdown(Markdown):
-    """Textual's Markdown with `StreamParagraph`s and a parser shared by appends."""
+class StreamMarkdown(Markdown, OneLayout):
+    """Textual's Markdown with `StreamParagraph`s, blocks that lay the screen out once per
+    resize (see one_layout.py), and a parser shared by appends."""
 
-    BLOCKS = {**Markdown.BLOCKS, "paragraph_open": StreamParagraph}
+    BLOCKS = {
+        **{name: one_layout(block) for name, block in Markdown.BLOCKS.items()},
+        "paragraph_open": StreamParagraph,
+    }
 
     def __init__(self, markdown: str | None = None, **kwargs: object) -> None:
+        self.holding: set[StreamParagraph] = set()  # paragraphs with spare lines
         super().__init__(markdown, parser_factory=_append_parser, **kwargs)  # type: ignore[arg-type]
 
     def update(self, markdown: str) -> AwaitComplete:
         # `update` parses in a thread of the executor: give it a parser of its own (the base
         # class makes one when there is no factory; it does so before this returns).
+        self.holding.clear()  # every block is replaced
         factory, self._parser_factory = self._parser_factory, None
         try:
             return super().update(markdown)
         finally:
             self._parser_factory = factory
+
+    def append(self, markdown: str) -> AwaitComplete:
+        appended = super().append(markdown)
+
+        async def then_settle() -> None:
+            await appended
+            self.settle(keep=self._tail())
+
+        return AwaitComplete(then_settle())
+
+    def mount_all(
+        self,
+        widgets: Iterable[Widget],
+        *,
+        before: int | str | Widget | None = None,
+        after: int | str | Widget | None = None,
+    ) -> AwaitMount:
+        # An append mounts new blocks below the text: the paragraphs above give their spare
+        # lines back now, in the same layout as the mount (after it would be a second one).
+        self.settle()
+        return super().mount_all(widgets, before=before, after=after)
+
+    def settle(self, keep: StreamParagraph | None = None) -> None:
+        """Paragraphs other than `keep` give back their spare lines (the stream moved past
+        them, or it ended)."""
+        for paragraph in list(self.holding):
+            if paragraph is not keep:
+                paragraph.release()
+                self.holding.discard(paragraph)
+
+    def _tail(self) -> StreamParagraph | None:
+        """The paragraph at the very end of the text, where the next words go, if any."""
+        node: Widget = self
+        while node.children:
+            last = node.children[-1]
+            assert isinstance(last, Widget)
+            node = last
+        return node if isinstance(node, StreamParagraph) else None
