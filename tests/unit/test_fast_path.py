@@ -8,6 +8,7 @@ run on a checkout takes longer, hence the generous timeouts on warming.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +97,17 @@ def test_cancel_works_on_the_fast_path(fast_backend: TransformersBackend) -> Non
     warm(fast_backend)
     cancel = threading.Event()
     reply = fast_backend.stream(HELLO, GenerationSettings(max_new_tokens=300), cancel)
-    chunks = iter(reply)
-    next(chunks)
-    cancel.set()
-    list(chunks)
+
+    def press_esc_at_the_first_token() -> None:
+        # Not at the first text: the streamer holds text back until a word ends, and this
+        # tiny model can write all 300 tokens (in half a second) without a space.
+        deadline = time.monotonic() + 30
+        while reply.stats.new_tokens < 1 and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        cancel.set()
+
+    threading.Thread(target=press_esc_at_the_first_token, daemon=True).start()
+    list(reply)
     assert reply.stats.stop_reason == "cancelled"
     assert reply.stats.new_tokens < 300
 
