@@ -61,10 +61,6 @@ if TYPE_CHECKING:
 # While a reply streams, the partial text is saved this often: a crash or a dropped SSH
 # connection loses at most this much of a reply, and never what the user typed.
 STREAM_SAVE_INTERVAL_S = 3.0
-# The live figures under a streaming reply (tokens, speed) change this often at most: a
-# repaint of that line was a fifth of a text batch's frame, and a figure that changes every
-# second reads as live (the gauges use 1.5 s).
-LIVE_META_INTERVAL_S = 1.0
 
 
 class TchatApp(MessageActions, ScreenActions):
@@ -132,7 +128,6 @@ class TchatApp(MessageActions, ScreenActions):
         self.reply_view: MessageView | None = None
         self.waiting_for_model = False  # a prompt was sent before the model finished loading
         self._last_stream_save = 0.0
-        self._last_live_meta = 0.0
         # Spaces streamed batches by what they cost this UI thread (engine/pump.py).
         self.pacer = Pacer()
         self._batch_cpu: float | None = None  # UI-thread CPU clock at the latest batch
@@ -438,7 +433,6 @@ class TchatApp(MessageActions, ScreenActions):
         self.reply_message.model = self._model_ref()
         self.cancel_event = threading.Event()
         self._last_stream_save = time.monotonic()
-        self._last_live_meta = -LIVE_META_INTERVAL_S  # the first batch shows its figures
         self.reply_view.refresh_meta("thinking…")
         self.status.activity = "generating…"
         # A blinking cursor is a frame every half second: while a reply streams, frames are
@@ -502,9 +496,7 @@ class TchatApp(MessageActions, ScreenActions):
         speed = (event.new_tokens - 1) / decoding if event.new_tokens > 1 and decoding > 0 else 0
         # The live speed goes under the reply and in the gauges, not also in the status line:
         # a full-width line changing on every batch made every frame repaint the whole screen.
-        if time.monotonic() - self._last_live_meta >= LIVE_META_INTERVAL_S:
-            self._last_live_meta = time.monotonic()
-            self.reply_view.refresh_meta(f"{event.new_tokens} tokens · {speed:.1f} tok/s")
+        self.reply_view.show_progress(event.new_tokens, speed)
         self.gauges.reply_progress(event.new_tokens, event.elapsed_s, event.ttft_s)
         if time.monotonic() - self._last_stream_save >= STREAM_SAVE_INTERVAL_S:
             self._last_stream_save = time.monotonic()

@@ -14,12 +14,14 @@ from textual.widgets import Markdown
 
 import tui.app
 from tests.app.test_chat import type_and_send, wait_replies
-from tui.app import LIVE_META_INTERVAL_S, TchatApp
+from tests.app.test_model_picker import screen_text
+from tui.app import TchatApp
 from tui.cli import LaunchConfig
 from tui.engine.fake import FakeBackend
 from tui.engine.pump import MIN_INTERVAL_S
 from tui.messages import ReplyChunked
 from tui.store.session import GenerationSettings
+from tui.widgets.message import LIVE_META_INTERVAL_S
 from tui.widgets.stream_markdown import SPARE_LINES, StreamMarkdown, StreamParagraph
 
 TOKENS = 300
@@ -65,10 +67,6 @@ class ParagraphHost(App):
 
     def compose(self) -> ComposeResult:
         yield StreamMarkdown("")
-
-
-def screen_text(app: App) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def test_a_streamed_paragraph_shows_every_word_and_grows_a_few_lines_at_a_time() -> None:

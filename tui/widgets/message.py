@@ -9,6 +9,7 @@ shown again as one document. A footer line says how the reply ended and its spee
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -28,6 +29,10 @@ from tui.widgets.stream_markdown import StreamMarkdown
 
 # Segments nearest the end of a streaming reply stay displayed (the view shows them).
 KEEP_SEGMENTS_SHOWN = 3
+# The live figures under a streaming reply (tokens, speed) change this often at most: a
+# repaint of that line was a fifth of a text batch's frame, and a figure that changes every
+# second reads as live (the gauges use 1.5 s).
+LIVE_META_INTERVAL_S = 1.0
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
@@ -91,6 +96,7 @@ class MessageView(Vertical, OneLayout, can_focus=True):
         )
         self.meta = Static(Content(""), classes="meta")
         self._meta_lines = -1
+        self._progress_at = float("-inf")  # when the live figures were last shown
 
     def compose(self) -> ComposeResult:
         yield Static(Content(ROLE_LABELS.get(self.message.role, self.message.role)), classes="role")
@@ -114,6 +120,13 @@ class MessageView(Vertical, OneLayout, can_focus=True):
         meta.display = bool(text)
         self.set_class(self.message.error is not None, "-error")
         self.set_class(self.message.stopped, "-stopped")
+
+    def show_progress(self, new_tokens: int, speed: float) -> None:
+        """The live figures of a streaming reply, shown at most every LIVE_META_INTERVAL_S."""
+        now = time.monotonic()
+        if now - self._progress_at >= LIVE_META_INTERVAL_S:
+            self._progress_at = now
+            self.refresh_meta(f"{new_tokens} tokens · {speed:.1f} tok/s")
 
     # ---- streaming (assistant only) ------------------------------------------------------
 

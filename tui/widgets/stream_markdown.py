@@ -45,7 +45,8 @@ class StreamParagraph(MarkdownParagraph, OneLayout):
     lines below its text when it grows, and fills them before it asks for a layout again:
     a layout (and the repaint of everything that moved, the whole conversation once it
     scrolls) then comes every few lines of text instead of every line. Its Markdown gives
-    the lines back (`StreamMarkdown.settle`) once the text moves on or the reply ends."""
+    the lines back (`StreamMarkdown.settle`) once the text moves on to a new block or
+    segment; the reply's final render builds new paragraphs."""
 
     _held = 0  # lines this paragraph keeps for its text while a reply writes into it
 
@@ -54,7 +55,8 @@ class StreamParagraph(MarkdownParagraph, OneLayout):
 
     def set_content(self, content: Content) -> None:
         # A mounted paragraph gets new content only from an append: it is the one being
-        # written into. (`update` builds new paragraphs, which are not mounted yet.)
+        # written into, a block of the Markdown itself. (`update` builds new paragraphs, and
+        # lists and quotes replace theirs: those are not mounted yet.)
         width, height = self.content_size
         if not width or not self.is_mounted:
             super().set_content(content)
@@ -65,10 +67,6 @@ class StreamParagraph(MarkdownParagraph, OneLayout):
         if lines > height:
             self._held = lines + SPARE_LINES
             self.refresh(layout=True)
-            for node in self.ancestors:
-                if isinstance(node, StreamMarkdown):
-                    node.holding.add(self)
-                    break
 
     def release(self) -> None:
         """Give back the spare lines."""
@@ -87,27 +85,16 @@ class StreamMarkdown(Markdown, OneLayout):
     }
 
     def __init__(self, markdown: str | None = None, **kwargs: object) -> None:
-        self.holding: set[StreamParagraph] = set()  # paragraphs with spare lines
         super().__init__(markdown, parser_factory=_append_parser, **kwargs)  # type: ignore[arg-type]
 
     def update(self, markdown: str) -> AwaitComplete:
         # `update` parses in a thread of the executor: give it a parser of its own (the base
         # class makes one when there is no factory; it does so before this returns).
-        self.holding.clear()  # every block is replaced
         factory, self._parser_factory = self._parser_factory, None
         try:
             return super().update(markdown)
         finally:
             self._parser_factory = factory
-
-    def append(self, markdown: str) -> AwaitComplete:
-        appended = super().append(markdown)
-
-        async def then_settle() -> None:
-            await appended
-            self.settle(keep=self._tail())
-
-        return AwaitComplete(then_settle())
 
     def mount_all(
         self,
@@ -121,19 +108,8 @@ class StreamMarkdown(Markdown, OneLayout):
         self.settle()
         return super().mount_all(widgets, before=before, after=after)
 
-    def settle(self, keep: StreamParagraph | None = None) -> None:
-        """Paragraphs other than `keep` give back their spare lines (the stream moved past
-        them, or it ended)."""
-        for paragraph in list(self.holding):
-            if paragraph is not keep:
-                paragraph.release()
-                self.holding.discard(paragraph)
-
-    def _tail(self) -> StreamParagraph | None:
-        """The paragraph at the very end of the text, where the next words go, if any."""
-        node: Widget = self
-        while node.children:
-            last = node.children[-1]
-            assert isinstance(last, Widget)
-            node = last
-        return node if isinstance(node, StreamParagraph) else None
+    def settle(self) -> None:
+        """Paragraphs give back their spare lines: the stream moved past them."""
+        for block in self.children:
+            if isinstance(block, StreamParagraph):
+                block.release()
