@@ -372,6 +372,8 @@ class TchatApp(MessageActions, ScreenActions):
         self.gauges.set_model(info)
         if info.template_note and new_model:
             await self.conversation.notice(info.template_note, kind="warning")
+        if info.quantization_note:
+            await self.conversation.notice(info.quantization_note, kind="warning")
         self.count_context()
         if self.waiting_for_model:
             self.waiting_for_model = False

@@ -193,6 +193,8 @@ def _answer(
     # One reply ends long before a background compile (a minute or more on a CPU) would pay.
     backend = backend or make_backend(launch.backend, one_reply_fast_mode(launch.fast))
     info = _load(backend, load_spec_for(launch, config, session), progress)
+    if info.quantization_note:
+        _say(err, info.quantization_note)
     ref = model_ref(info)
     session.messages.append(Message("user", prompt))
     session.ensure_title()

@@ -40,7 +40,13 @@ def build_tokenizer(chat_template: str | None = CHATML):  # noqa: ANN201
     return tok
 
 
-def build_model(folder: Path, *, moe: bool = False, chat_template: str | None = CHATML) -> Path:
+def build_model(
+    folder: Path,
+    *,
+    moe: bool = False,
+    chat_template: str | None = CHATML,
+    intermediate_size: int = 64,
+) -> Path:
     """Write a tiny random model + tokenizer to `folder` (created) and return it."""
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, MixtralConfig
@@ -49,7 +55,7 @@ def build_model(folder: Path, *, moe: bool = False, chat_template: str | None = 
     common = dict(
         vocab_size=len(tok),
         hidden_size=32,
-        intermediate_size=64,
+        intermediate_size=intermediate_size,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,

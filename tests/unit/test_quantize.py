@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tui.engine import four_bit_shapes
 from tui.engine.backend import EngineError, LoadSpec
 from tui.engine.transformers_backend import TransformersBackend
 from tui.store.session import GenerationSettings
@@ -47,14 +48,98 @@ def test_quantized_model_loads_and_generates_on_the_cpu(
     info = backend.load(LoadSpec(model=str(tiny_model), device="cpu", quantize=quantize))
     assert info.quantization == quantize and info.device == "cpu"
     assert any(name.endswith(layer) for name in _linear_types(backend.model))
-    up = backend.model.model.layers[0].mlp.up_proj
-    weight = up.weight() if callable(up.weight) else up.weight
+    # down_proj (32 x 64) is a shape every CPU's 4-bit kernel runs (four_bit_shapes.py).
+    down = backend.model.model.layers[0].mlp.down_proj
+    weight = down.weight() if callable(down.weight) else down.weight
     assert str(weight.dtype) == weight_dtype
     reply = backend.stream(
         HELLO, GenerationSettings(max_new_tokens=5, do_sample=False), threading.Event()
     )
     text = "".join(reply)
     assert reply.error is None and reply.stats.new_tokens == 5 and text
+
+
+# (out, in) shapes around bitsandbytes' CPU repack limits: rows in blocks of 32, inputs in
+# blocks of 64. The tiny model's layers are 32x32, 16x32, 64x32 and 32x64.
+REPACK_SHAPES = [(32, 32), (16, 32), (64, 32), (32, 64), (16, 64), (48, 64), (64, 128), (32, 96)]
+
+
+@pytest.mark.parametrize(("out_f", "in_f"), REPACK_SHAPES)
+def test_the_shape_rule_matches_bitsandbytes_own_cpu_repack(out_f: int, in_f: int) -> None:
+    """On AVX512-BF16 CPUs bitsandbytes repacks each 4-bit weight at its first forward; that
+    repack is plain torch, so it runs here on any CPU: tchat's rule must call a shape
+    unfit exactly when the repack fails (issue 19: "shape '[32, 0]' is invalid")."""
+    import bitsandbytes.functional as bnb_f
+    import torch
+
+    quantized, state = bnb_f.quantize_4bit(
+        torch.randn(out_f, in_f), blocksize=four_bit_shapes.BLOCK, quant_type="nf4"
+    )
+    try:
+        bnb_f._convert_weight_packed_for_cpu(quantized, state)
+        repacked = True
+    except (RuntimeError, AssertionError):
+        repacked = False
+    assert four_bit_shapes.repack_fits(out_f, in_f) is repacked
+
+
+def _pretend_the_cpu_repacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(four_bit_shapes, "cpu_repacks_4bit", lambda: True)
+
+
+def test_4bit_on_a_repacking_cpu_keeps_unfit_layers_and_says_so(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a user on an AVX512-BF16 CPU gets for a model with odd layer shapes: a load that
+    keeps those layers in full precision and a note naming them, never a failed first reply.
+    (Here the CPU check is forced; test_4bit_generates_on_this_cpus_own_kernel runs the
+    real kernel where the CPU has it.)"""
+    import torch
+
+    _pretend_the_cpu_repacks(monkeypatch)
+    backend = TransformersBackend()
+    info = backend.load(LoadSpec(model=str(tiny_model), device="cpu", quantize="4bit"))
+    mlp = backend.model.model.layers[0].mlp
+    assert type(mlp.down_proj).__name__ == "Linear4bit"  # 32 x 64: fits
+    assert type(mlp.up_proj) is torch.nn.Linear  # 64 x 32: inputs not a multiple of 64
+    assert type(backend.model.lm_head) is torch.nn.Linear  # the output embedding, as default
+    assert info.quantization == "4bit" and info.quantization_note
+    assert "kept 12 of 14 layers unquantized" in info.quantization_note
+    assert "model.layers.0.self_attn.q_proj (32x32)" in info.quantization_note
+    reply = backend.stream(
+        HELLO, GenerationSettings(max_new_tokens=5, do_sample=False), threading.Event()
+    )
+    assert "".join(reply) and reply.error is None
+
+
+def test_4bit_refuses_a_model_with_no_layer_the_cpu_kernel_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers.tiny_models import build_model
+
+    narrow = build_model(tmp_path / "narrow", intermediate_size=48)  # no input is 64-wide
+    _pretend_the_cpu_repacks(monkeypatch)
+    backend = TransformersBackend()
+    with pytest.raises(EngineError) as err:
+        backend.load(LoadSpec(model=str(narrow), device="cpu", quantize="4bit"))
+    assert err.value.message.startswith("4-bit cannot quantize this model on this CPU")
+    assert "--quantize 8bit" in err.value.hint
+    assert backend.model is None
+
+
+@pytest.mark.skipif(
+    not four_bit_shapes.cpu_repacks_4bit(),
+    reason="needs a CPU with AVX512-BF16, where bitsandbytes repacks 4-bit weights",
+)
+def test_4bit_generates_on_this_cpus_own_kernel(tiny_model: Path) -> None:
+    """The case of issue 19 on the CPU it fails on: the tiny model's 32-wide layers."""
+    backend = TransformersBackend()
+    info = backend.load(LoadSpec(model=str(tiny_model), device="cpu", quantize="4bit"))
+    reply = backend.stream(
+        HELLO, GenerationSettings(max_new_tokens=5, do_sample=False), threading.Event()
+    )
+    assert "".join(reply) and reply.error is None, reply.error
+    assert info.quantization_note
 
 
 def test_4bit_reports_the_real_parameter_count(tiny_model: Path) -> None:

@@ -57,6 +57,7 @@ class ModelInfo:
     context_length: int | None = None
     parameters: int | None = None
     template_note: str | None = None  # set when a fallback chat template is in use
+    quantization_note: str | None = None  # e.g. layers 4-bit kept unquantized on this CPU
     draft: str | None = None  # the draft model's name, or "prompt lookup"
     draft_note: str | None = None  # e.g. the MoE warning for assisted generation
     load_s: float = 0.0

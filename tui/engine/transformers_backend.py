@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui.engine import cpu_quant, default_model, fast_path
+from tui.engine import cpu_quant, default_model, fast_path, four_bit_shapes
 from tui.engine.assisted import AssistedGeneration
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, ProgressFn, Reply
 from tui.engine.templates import ensure_chat_template
@@ -147,6 +147,7 @@ class TransformersBackend(AssistedGeneration, Backend):
         self.fast_path: fast_path.FastPath | None = None
         self.fast_note = ""  # why the fast path is on or off, for the user
         self._reply_path = ""  # what speed_path() says of the latest reply
+        self._quant_note: str | None = None  # layers the load kept unquantized, if any
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -165,8 +166,10 @@ class TransformersBackend(AssistedGeneration, Backend):
         device = pick_device(spec.device)
         dtype = pick_dtype(spec.dtype, device)
         source, kwargs, model_id, name = self._resolve(spec, report)
+        self._quant_note = None
         report(f"Loading {name} ({dtype} on {device})…", 0.85 if spec.model == "" else None)
         tokenizer, model = self._from_pretrained(source, kwargs, spec, device, dtype, report)
+        quant_note = self._quant_note  # before a draft's load sets its own
         note = ensure_chat_template(tokenizer)
         if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -191,6 +194,7 @@ class TransformersBackend(AssistedGeneration, Backend):
             # num_parameters() unpacks 4-bit weights (two per stored byte); numel() does not.
             parameters=model.num_parameters(),
             template_note=note,
+            quantization_note=quant_note,
             draft=assistant.name if assistant else None,
             draft_note=assistant.note if assistant else None,
             load_s=time.perf_counter() - started,
@@ -256,9 +260,13 @@ class TransformersBackend(AssistedGeneration, Backend):
             model_kwargs.setdefault("device_map", "auto" if device == "cuda" else device)
         tok_kwargs = {k: v for k, v in kwargs.items() if k == "gguf_file"}
         tok_kwargs["trust_remote_code"] = spec.trust_remote_code
+        four_bit_here = spec.quantize == "4bit" and device == "cpu"
 
         def attempt(local_only: bool) -> tuple[Any, Any]:
             tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only, **tok_kwargs)
+            if four_bit_here and four_bit_shapes.cpu_repacks_4bit():
+                keep = self._plan_cpu_4bit(source, local_only, tok_kwargs)
+                model_kwargs["quantization_config"] = _bnb_config("4bit", dtype, keep)
             mdl = AutoModelForCausalLM.from_pretrained(
                 source, local_files_only=local_only, **model_kwargs
             )
@@ -297,6 +305,29 @@ class TransformersBackend(AssistedGeneration, Backend):
             ) from exc
         except Exception as exc:  # noqa: BLE001 - turned into a message the user can act on
             raise _explain_load_error(source, exc) from exc
+
+    def _plan_cpu_4bit(self, source: str, local_only: bool, kwargs: dict[str, Any]) -> list[str]:
+        """The layers this CPU's 4-bit kernel cannot run (four_bit_shapes.py), from the
+        model's config on the meta device: refuses 4-bit when none would be left."""
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM
+
+        config = AutoConfig.from_pretrained(source, local_files_only=local_only, **kwargs)
+        with torch.device("meta"):
+            shell = AutoModelForCausalLM.from_config(
+                config, trust_remote_code=kwargs.get("trust_remote_code", False)
+            )
+        plan = four_bit_shapes.plan(shell)
+        if not plan.quantizable:
+            raise EngineError(
+                "4-bit cannot quantize this model on this CPU: bitsandbytes' 4-bit kernel "
+                f"here (AVX512-BF16) needs layers with outputs in multiples of "
+                f"{four_bit_shapes.PACK_ROWS} and inputs in multiples of "
+                f"{four_bit_shapes.BLOCK}, and this model has none.",
+                "Load it without --quantize, or with --quantize 8bit.",
+            )
+        self._quant_note = plan.note
+        return plan.keep
 
     def speed_path(self) -> str:
         return self._reply_path
@@ -465,7 +496,9 @@ def _cached_revision(repo_id: str) -> str | None:
     return None
 
 
-def _bnb_config(quantize: str, dtype: str) -> Any:
+def _bnb_config(quantize: str, dtype: str, keep: list[str] | None = None) -> Any:
+    """bitsandbytes' settings; `keep` names layers to leave unquantized (None: transformers'
+    default, the output embedding)."""
     import torch
 
     try:
@@ -477,7 +510,10 @@ def _bnb_config(quantize: str, dtype: str) -> Any:
     if quantize == "4bit":
         compute = torch.float32 if dtype == "fp32" else getattr(torch, DTYPE_NAMES[dtype])
         return BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=compute,
+            llm_int8_skip_modules=keep,
         )
     raise EngineError(f"Unknown quantization '{quantize}'.", "Use 8bit or 4bit.")
 
