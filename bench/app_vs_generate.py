@@ -24,7 +24,7 @@ from bench import Result
 from bench._common import Run, median, spread
 from bench._model import GREEDY, NEW_TOKENS, PROMPT, backend, raw_decode_tps
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
+from tui.launch import LaunchConfig
 from tui.messages import ReplyChunked
 from tui.store.session import ReplyStats
 from tui.widgets.prompt import PromptInput

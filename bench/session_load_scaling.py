@@ -21,8 +21,8 @@ import tui.app
 from bench import Result
 from bench._common import Run, median, spread
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
 from tui.engine.fake import FakeBackend
+from tui.launch import LaunchConfig
 from tui.store import SessionStore
 from tui.store.session import Message, ReplyStats, Session
 from tui.widgets.conversation import SHOW_LAST

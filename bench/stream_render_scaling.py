@@ -19,9 +19,9 @@ import tui.app
 from bench import Result
 from bench._common import Run, median, spread
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
 from tui.engine.fake import FakeBackend
 from tui.engine.pump import Pacer
+from tui.launch import LaunchConfig
 from tui.messages import ReplyStarted
 from tui.store.session import GenerationSettings, ReplyStats
 from tui.widgets.prompt import PromptInput

@@ -26,13 +26,13 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from tui import themes
-from tui.cli import LaunchConfig
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
 from tui.engine.context import dropped_note, fit_to_context
 from tui.engine.pump import Pacer, pump
+from tui.engine.registry import make_backend
 from tui.hardware import HardwareProbe
-from tui.launch import load_spec_for, make_backend, model_ref, sessions_dir_for
+from tui.launch import LaunchConfig, load_spec_for, model_ref, sessions_dir_for
 from tui.message_actions import MessageActions
 from tui.messages import (
     ModelLoaded,
@@ -251,7 +251,7 @@ class TchatApp(MessageActions, ScreenActions):
         self._requested_spec = spec
         loaded = self.loaded_spec
         same_model = loaded is not None and replace(spec, draft=None) == replace(loaded, draft=None)
-        if same_model and hasattr(self.backend, "set_draft"):
+        if same_model and self.backend.capabilities.drafts:
             self.change_draft(spec)
         else:
             self.load_model(spec)
@@ -334,7 +334,7 @@ class TchatApp(MessageActions, ScreenActions):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def change_draft(self, spec: LoadSpec) -> None:
         try:
-            info = self.backend.set_draft(  # type: ignore[attr-defined]
+            info = self.backend.set_draft(
                 spec.draft,
                 lambda text, frac: self.post_message(ModelLoadProgressed(text, frac)),
                 trust_remote_code=spec.trust_remote_code,

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 
 if TYPE_CHECKING:
-    from tui.cli import LaunchConfig
     from tui.clipboard import CopyResult
     from tui.config import Config
     from tui.engine.backend import Backend, LoadSpec, ModelInfo
+    from tui.launch import LaunchConfig
     from tui.store import SessionStore
     from tui.store.autosave import Autosaver
     from tui.store.session import Message, Session

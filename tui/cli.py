@@ -1,4 +1,4 @@
-"""Command line: parse arguments into a frozen LaunchConfig, then start the app.
+"""Command line: parse arguments into a frozen LaunchConfig (tui/launch.py), then start the app.
 
 Textual, torch and transformers are imported only after parsing, so `tchat --help` is instant
 and a bad argument is reported before anything heavy loads.
@@ -8,35 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from tui import __version__
+from tui.engine import registry
+from tui.launch import LaunchConfig
 
 DTYPES = ("auto", "bf16", "fp16", "fp32")
-
-
-@dataclass(frozen=True)
-class LaunchConfig:
-    """Everything the command line decided; the app reads it and never re-parses argv."""
-
-    model: str | None = None  # None: config file's model, else the bundled default
-    dtype: str | None = None
-    device: str = "auto"
-    quantize: str | None = None
-    trust_remote_code: bool = False
-    system: str | None = None
-    resume: str | None = None  # None: new chat; "": newest session; else id or path
-    sessions_dir: Path | None = None
-    format: str | None = None  # toml | json
-    theme: str | None = None
-    backend: str = "transformers"  # transformers | fake
-    model_dirs: tuple[Path, ...] = ()  # extra folders for the model picker
-    draft: str | None = None  # assistant model id/folder, or "prompt-lookup"
-    attn: str | None = None  # attention implementation; None/"auto": the model's default
-    fast: str = "auto"  # static KV cache + torch.compile: auto (where it pays) | on | off
-    config_path: Path | None = None
-    prompt: str | None = None  # -p: answer this one prompt on stdout, no full-screen app
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,9 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--backend",
-        choices=("transformers", "fake"),
+        choices=registry.names(),
         default="transformers",
-        help=argparse.SUPPRESS,
+        help="engine: transformers (local models, the default) or fake (a scripted reply, "
+        "for demos and tests)",
     )
     p.add_argument("--config", type=Path, help="config file (default ~/.config/tchat/config.toml)")
     p.add_argument(

@@ -1,4 +1,5 @@
-"""How a launch turns into an engine, a sessions folder and a model to load.
+"""What a launch asked for (LaunchConfig), and how it turns into an engine, a sessions folder and
+a model to load.
 
 Shared by the full-screen app and the one-shot mode (`tchat -p`), so both make the same
 choices; no Textual here, so the one-shot mode never imports it.
@@ -6,27 +7,36 @@ choices; no Textual here, so the one-shot mode never imports it.
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from tui import paths
-from tui.cli import LaunchConfig
 from tui.config import Config
-from tui.engine.backend import Backend, LoadSpec, ModelInfo
+from tui.engine.backend import LoadSpec, ModelInfo
 from tui.store.session import ModelRef, Session
 
 
-def make_backend(kind: str, fast: str = "auto") -> Backend:
-    """The engine for `--backend`; the fake one reads its pace and text from the env."""
-    if kind == "fake":
-        from tui.engine.fake import DEFAULT_SCRIPT, FakeBackend
+@dataclass(frozen=True)
+class LaunchConfig:
+    """Everything the command line decided; the app reads it and never re-parses argv."""
 
-        script_file = os.environ.get("TCHAT_FAKE_SCRIPT")
-        script = Path(script_file).read_text("utf-8") if script_file else DEFAULT_SCRIPT
-        return FakeBackend(script=script, delay=float(os.environ.get("TCHAT_FAKE_DELAY", "0.02")))
-    from tui.engine.transformers_backend import TransformersBackend
-
-    return TransformersBackend(fast=fast)
+    model: str | None = None  # None: config file's model, else the bundled default
+    dtype: str | None = None
+    device: str = "auto"
+    quantize: str | None = None
+    trust_remote_code: bool = False
+    system: str | None = None
+    resume: str | None = None  # None: new chat; "": newest session; else id or path
+    sessions_dir: Path | None = None
+    format: str | None = None  # toml | json
+    theme: str | None = None
+    backend: str = "transformers"  # transformers | fake
+    model_dirs: tuple[Path, ...] = ()  # extra folders for the model picker
+    draft: str | None = None  # assistant model id/folder, or "prompt-lookup"
+    attn: str | None = None  # attention implementation; None/"auto": the model's default
+    fast: str = "auto"  # static KV cache + torch.compile: auto (where it pays) | on | off
+    config_path: Path | None = None
+    prompt: str | None = None  # -p: answer this one prompt on stdout, no full-screen app
 
 
 def sessions_dir_for(launch: LaunchConfig, config: Config) -> Path:

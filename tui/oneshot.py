@@ -27,11 +27,11 @@ import sys
 import threading
 from typing import TextIO
 
-from tui.cli import LaunchConfig
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
 from tui.engine.context import dropped_note, fit_to_context
-from tui.launch import load_spec_for, make_backend, model_ref, sessions_dir_for
+from tui.engine.registry import make_backend
+from tui.launch import LaunchConfig, load_spec_for, model_ref, sessions_dir_for
 from tui.store import SessionLoadError, SessionRefError, SessionStore
 from tui.store.session import Message, ReplyStats, Session
 from tui.text import visible
@@ -268,23 +268,13 @@ def _stream(
     finally:
         if code != EXIT_OK:
             cancel.set()
-            _close(reply)
+            reply.close()
             reply.stats.stop_reason = "cancelled"
     reply_msg.stats = reply.stats
     reply_msg.error = reply.error
     if reply.error and code == EXIT_OK:
         return EXIT_ERROR, reply.error
     return code, None
-
-
-def _close(reply: object) -> None:
-    """End the reply's generator so the generation thread notices `cancel` and is joined."""
-    close = getattr(getattr(reply, "chunks", None), "close", None)
-    if close is not None:
-        try:
-            close()
-        except Exception:  # noqa: BLE001 - best effort while stopping
-            pass
 
 
 def read_prompt(option: str | None, stdin: TextIO | None) -> str:

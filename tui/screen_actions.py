@@ -140,6 +140,9 @@ class ScreenActions(ChatHost):
     # ---- prompt inspector ----------------------------------------------------------------
 
     def action_inspect_prompt(self) -> None:
+        if not self.backend.capabilities.prompt_text:
+            self.notify("This engine does not show the prompt it builds.", severity="warning")
+            return
         if self.model_info is None:
             self.notify("The model is still loading: its chat template decides the prompt.")
             return
@@ -169,12 +172,11 @@ class ScreenActions(ChatHost):
             )
         except EngineError:
             pass
-        rendered = backend.render_prompt(messages)  # type: ignore[attr-defined]
+        rendered = backend.render_prompt(messages)
         count = backend.count_tokens(messages)
-        ids = getattr(backend, "token_ids", None)
         self.call_from_thread(
             self.push_screen,
-            PromptInspector(rendered, count, (lambda: ids(messages)) if ids else None),
+            PromptInspector(rendered, count, lambda: backend.token_ids(messages)),
         )
 
     # ---- clipboard -----------------------------------------------------------------------

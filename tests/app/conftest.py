@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
 from tui.engine.fake import FakeBackend
+from tui.launch import LaunchConfig
 
 
 @pytest.fixture

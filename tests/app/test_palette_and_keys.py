@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tests.app.test_chat import wait_replies
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
 from tui.config import Config
 from tui.engine.fake import FakeBackend
+from tui.launch import LaunchConfig
 
 
 async def test_palette_lists_every_app_action_with_its_key(make_app):

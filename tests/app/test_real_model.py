@@ -8,8 +8,8 @@ import pytest
 
 from tests.app.test_chat import saved_sessions, type_and_send, wait_replies, wait_until
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
 from tui.config import Config
+from tui.launch import LaunchConfig
 from tui.widgets.message import MessageView
 
 pytestmark = pytest.mark.model

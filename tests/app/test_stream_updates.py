@@ -16,9 +16,9 @@ import tui.app
 from tests.app.test_chat import type_and_send, wait_replies
 from tests.app.test_model_picker import screen_text
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
 from tui.engine.fake import FakeBackend
 from tui.engine.pump import MIN_INTERVAL_S
+from tui.launch import LaunchConfig
 from tui.messages import ReplyChunked
 from tui.store.session import GenerationSettings
 from tui.widgets.message import LIVE_META_INTERVAL_S

@@ -106,7 +106,7 @@ def test_fast_path_is_on_by_default_on_the_gpu_and_matches_plain_greedy(
 
 async def test_gauges_pane_in_the_app_shows_the_real_card(tiny_model: Path, tmp_path: Path) -> None:
     from tui.app import TchatApp
-    from tui.cli import LaunchConfig
+    from tui.launch import LaunchConfig
     from tui.widgets.gauges import GaugesPane
 
     app = TchatApp(LaunchConfig(model=str(tiny_model), sessions_dir=tmp_path / "s"))

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
 from tui.config import Config
 from tui.engine.backend import Backend
 from tui.engine.fake import FakeBackend
+from tui.launch import LaunchConfig
 
 
 @pytest.fixture

@@ -29,10 +29,11 @@ from typing import Any
 import pytest
 
 from tests.robustness.helpers import Notes, load_all, send, session_files, wait_replies, wait_until
-from tui.cli import LaunchConfig, parse_args
+from tui.cli import parse_args
 from tui.config import Config, save_config_value
 from tui.engine.backend import LoadSpec
 from tui.engine.fake import FakeBackend
+from tui.launch import LaunchConfig
 from tui.store import Message, Session, SessionStore
 
 

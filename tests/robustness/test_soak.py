@@ -36,8 +36,8 @@ from textual.widgets import Markdown
 
 from tests.robustness.helpers import load_all, send, wait_replies, wait_until
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
 from tui.engine.fake import FakeBackend
+from tui.launch import LaunchConfig
 from tui.widgets.conversation import MAX_MOUNTED
 
 TURNS = int(os.environ.get("TCHAT_SOAK_TURNS", "300"))

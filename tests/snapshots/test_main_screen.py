@@ -13,8 +13,8 @@ import pytest
 
 from tests.snapshots.fixed_hardware import FixedProbe
 from tui.app import TchatApp
-from tui.cli import LaunchConfig
 from tui.engine.fake import FakeBackend
+from tui.launch import LaunchConfig
 from tui.themes import shipped_theme_names
 
 REPO = Path(__file__).resolve().parent.parent.parent

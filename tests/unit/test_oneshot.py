@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_import_hygiene import _modules_after
-from tui.cli import LaunchConfig, parse_args
+from tui.cli import parse_args
 from tui.engine.fake import FakeBackend
+from tui.launch import LaunchConfig
 from tui.oneshot import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,

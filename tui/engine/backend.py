@@ -1,8 +1,10 @@
-"""The interface the UI talks to: load a model, stream a reply, cancel it, report figures.
+"""The backend seam: load a model, stream a reply, cancel it, report figures.
 
-The UI depends on this and nothing in torch. Tests swap in `FakeBackend`; the real one is
-`TransformersBackend`; a remote (OpenAI-compatible) backend can arrive later behind the same
-methods. All methods may block: the app calls them from thread workers.
+The UI and the chat core depend on this and nothing in torch. Each backend declares what it can
+do beyond loading and streaming in `capabilities`, and the UI asks that declaration, never
+`hasattr`; the base class gives every optional method a default that says the engine cannot.
+Backends are found by name in `tui/engine/registry.py` and imported only when chosen. All
+methods may block: the app calls them from thread workers.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tui.store.session import GenerationSettings, ReplyStats
 
@@ -79,11 +82,41 @@ class Reply:
     def __iter__(self) -> Iterator[str]:
         return self.chunks
 
+    def close(self) -> None:
+        """End the reply early (after setting its cancel event): a generator is closed, so
+        the engine's thread notices the cancel and is joined. Safe to call twice."""
+        close = getattr(self.chunks, "close", None)  # a plain iterator has nothing to close
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - best effort while stopping
+                pass
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do beyond load, stream and count_tokens. The UI shows a feature only
+    where its backend declares it."""
+
+    drafts: bool = False  # set_draft(): swap the assisted-generation draft, model kept
+    continue_reply: bool = False  # stream(continue_final=True) carries on a stopped reply
+    exact_token_counts: bool = False  # count_tokens() is the model's tokenizer, no estimate
+    prompt_text: bool = False  # render_prompt() and token_ids(), for the prompt inspector
+    local_hardware: bool = True  # runs on this machine: its gauges show the engine's hardware
+    compiled_path: bool = False  # speed_path() says when replies run compiled
+
 
 class Backend(ABC):
     """A chat model the app can load and stream from."""
 
     info: ModelInfo | None = None
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    @classmethod
+    def create(cls, fast: str = "auto") -> Backend:
+        """The backend a launch asks for by name (registry.py); `fast` is --fast's choice,
+        for backends that have a compiled path."""
+        return cls()
 
     @abstractmethod
     def load(self, spec: LoadSpec, progress: ProgressFn | None = None) -> ModelInfo:
@@ -104,6 +137,26 @@ class Backend(ABC):
     @abstractmethod
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         """Prompt length in tokens once the chat template is applied."""
+
+    def set_draft(
+        self,
+        draft: str | None,
+        progress: ProgressFn | None = None,
+        *,
+        trust_remote_code: bool = False,
+        attn_implementation: str | None = None,
+    ) -> ModelInfo:
+        """Attach a draft model, "prompt-lookup", or None to the loaded model (capability
+        `drafts`)."""
+        raise EngineError("This engine has no assisted generation.", "Pick no draft model.")
+
+    def render_prompt(self, messages: list[dict[str, str]]) -> str:
+        """The exact text the model receives (capability `prompt_text`)."""
+        raise EngineError("This engine does not show its prompt text.")
+
+    def token_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        """The prompt's token ids (capability `prompt_text`)."""
+        raise EngineError("This engine does not show its token ids.")
 
     def speed_path(self) -> str:
         """A word or two on how the latest reply is being generated ("compiled", or

@@ -8,13 +8,23 @@ is what lets the UI be tested on machines without the time or memory for a real 
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
-from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, ProgressFn, Reply
+from tui.engine.backend import (
+    Backend,
+    Capabilities,
+    EngineError,
+    LoadSpec,
+    ModelInfo,
+    ProgressFn,
+    Reply,
+)
 from tui.store.session import GenerationSettings, ReplyStats
 
 DEFAULT_SCRIPT = (
@@ -26,6 +36,15 @@ DEFAULT_SCRIPT = (
 
 class FakeBackend(Backend):
     """Streams `script` (or `reply_for(messages)`) one whitespace-delimited token at a time."""
+
+    capabilities = Capabilities(continue_reply=True, prompt_text=True)
+
+    @classmethod
+    def create(cls, fast: str = "auto") -> FakeBackend:
+        """`--backend fake`: TCHAT_FAKE_SCRIPT (a file) and TCHAT_FAKE_DELAY set text and pace."""
+        script_file = os.environ.get("TCHAT_FAKE_SCRIPT")
+        script = Path(script_file).read_text("utf-8") if script_file else DEFAULT_SCRIPT
+        return cls(script=script, delay=float(os.environ.get("TCHAT_FAKE_DELAY", "0.02")))
 
     def __init__(
         self,

@@ -15,7 +15,15 @@ from typing import Any
 
 from tui.engine import cpu_quant, default_model, fast_path, four_bit_shapes
 from tui.engine.assisted import AssistedGeneration
-from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, ProgressFn, Reply
+from tui.engine.backend import (
+    Backend,
+    Capabilities,
+    EngineError,
+    LoadSpec,
+    ModelInfo,
+    ProgressFn,
+    Reply,
+)
 from tui.engine.templates import ensure_chat_template
 from tui.store.session import GenerationSettings, ReplyStats
 
@@ -134,6 +142,19 @@ _PATH_WORDS = {"compiled": "compiled", "warming": "compiling", "failed": "compil
 
 class TransformersBackend(AssistedGeneration, Backend):
     """Loads one model at a time and streams replies from it."""
+
+    capabilities = Capabilities(
+        drafts=True,
+        continue_reply=True,
+        exact_token_counts=True,
+        prompt_text=True,
+        local_hardware=True,
+        compiled_path=True,
+    )
+
+    @classmethod
+    def create(cls, fast: str = "auto") -> TransformersBackend:
+        return cls(fast=fast)
 
     def __init__(self, fast: str = "auto") -> None:
         if fast not in fast_path.FAST_MODES:
