@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import threading
 import time
 from dataclasses import replace
 from functools import partial
@@ -26,13 +25,14 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from tui import themes
+from tui.chat import Chat, ChatRefused, ReplyInFlight
+from tui.chat.context import dropped_note
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
-from tui.engine.context import dropped_note, fit_to_context
 from tui.engine.pump import Pacer, pump
 from tui.engine.registry import make_backend
-from tui.hardware import HardwareProbe
-from tui.launch import LaunchConfig, load_spec_for, model_ref, sessions_dir_for
+from tui.hardware import HardwareProbe, HardwareService
+from tui.launch import LaunchConfig, load_spec_for, sessions_dir_for
 from tui.message_actions import MessageActions
 from tui.messages import (
     ModelLoaded,
@@ -47,7 +47,7 @@ from tui.messages import (
 from tui.screen_actions import ScreenActions
 from tui.store import SessionLoadError, SessionStore
 from tui.store.autosave import Autosaver
-from tui.store.session import Message, ModelRef, ReplyStats, Session
+from tui.store.session import Message, ReplyStats, Session
 from tui.text import visible
 from tui.widgets.conversation import Conversation
 from tui.widgets.gauges import GaugesPane
@@ -121,28 +121,21 @@ class TchatApp(MessageActions, ScreenActions):
             ),
             on_error=lambda e: self.post_message(SessionSaveFailed(str(e))),
         )
-        self.session = self._new_session()
-        self.model_info: ModelInfo | None = None
-        self.cancel_event: threading.Event | None = None
-        self.reply_message: Message | None = None
-        self.reply_view: MessageView | None = None
-        self.waiting_for_model = False  # a prompt was sent before the model finished loading
+        # The open chat (tui/chat): session, reply in flight, edits. Replaced with each chat.
+        self.chat = Chat(self._new_session(), self.backend, self.autosaver.submit)
+        self.reply_view: MessageView | None = None  # the reply in flight's view
         self._last_stream_save = 0.0
         # Spaces streamed batches by what they cost this UI thread (engine/pump.py).
         self.pacer = Pacer()
         self._batch_cpu: float | None = None  # UI-thread CPU clock at the latest batch
         self._after_reply: str | None = None  # "new_chat" / "quit" once the reply stops
         self.replies_finished = 0  # counts fully handled replies; tests and benches wait on it
-        self._continue_final = False  # the reply in flight carries on a stopped one
-        self._tokens_before = 0
-        self.editing: Message | None = None  # a user message being edited in the prompt
-        self._deleted_ids: set[str] = set()  # chats deleted in the browser: never saved again
         # Held, not queried: messages that arrive while the app shuts down still find them.
         self.conversation = Conversation(id="conversation")
         self.status = StatusLine(id="status")
         # NVML is skipped when the user asked for the CPU: no GPU gauges to explain then.
-        self.probe = probe or HardwareProbe(use_nvml=self.launch.device != "cpu")
-        self.gauges = GaugesPane(self.probe, id="gauges")
+        self.hardware = HardwareService(probe, use_nvml=self.launch.device != "cpu")
+        self.gauges = GaugesPane(self.hardware, id="gauges")
         self._gauges_chosen: bool | None = None  # None: follow the terminal width
         # Made on first use (F6): it scans the model caches and imports the catalog, none of
         # which the first frame needs (bench/first_frame.py).
@@ -181,9 +174,43 @@ class TchatApp(MessageActions, ScreenActions):
         yield self.status
         yield Footer()
 
+    # ---- the open chat (tui/chat) --------------------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        return self.chat.session
+
+    @session.setter
+    def session(self, session: Session) -> None:
+        """Open `session` as the chat: a new Chat, on the model in use."""
+        chat = Chat(session, self.backend, self.autosaver.submit, lambda: self._load_spec().model)
+        chat.model_info = self.chat.model_info
+        self.chat = chat
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        return self.chat.model_info
+
+    @model_info.setter
+    def model_info(self, info: ModelInfo | None) -> None:
+        self.chat.model_info = info
+
     @property
     def generating(self) -> bool:
-        return self.cancel_event is not None
+        return self.chat.generating
+
+    @property
+    def waiting_for_model(self) -> bool:
+        """A reply was asked for before the model finished loading."""
+        return self.chat.busy and not self.chat.generating
+
+    @property
+    def reply_message(self) -> Message | None:
+        return self.chat.reply.message if self.chat.reply else None
+
+    @property
+    def editing(self) -> Message | None:
+        return self.chat.editing
 
     def on_resize(self) -> None:
         self._fit_panes()
@@ -206,11 +233,11 @@ class TchatApp(MessageActions, ScreenActions):
     def picker(self) -> ModelPicker:
         """The model picker pane, made and mounted (hidden) on first use."""
         if self._picker is None:
-            from tui.engine.catalog import merge_model_dirs
+            from tui.models.catalog import merge_model_dirs
             from tui.widgets.model_picker import ModelPicker
 
             picker = ModelPicker(
-                self.probe,
+                self.hardware,
                 model_dirs=merge_model_dirs(self.config.model_dirs, self.launch.model_dirs),
                 current=self.model_info.id if self.model_info else None,
                 id="picker",
@@ -376,7 +403,6 @@ class TchatApp(MessageActions, ScreenActions):
             await self.conversation.notice(info.quantization_note, kind="warning")
         self.count_context()
         if self.waiting_for_model:
-            self.waiting_for_model = False
             self._generate_pending()
 
     async def on_model_load_failed(self, event: ModelLoadFailed) -> None:
@@ -387,76 +413,56 @@ class TchatApp(MessageActions, ScreenActions):
         text = f"{event.error}\n{event.hint}".strip()
         self.notify(text, title="Model not loaded", severity="error", timeout=20)
         await self.conversation.notice(text, kind="error")
-        if self.waiting_for_model and self.reply_message is not None:
-            self.waiting_for_model = False
+        if self.waiting_for_model:
             await self._end_reply(ReplyStats(stop_reason="error"), "No model is loaded.")
 
     # ---- sending and streaming -----------------------------------------------------------
 
     async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
-        if self.generating or self.waiting_for_model:
-            self.query_one(PromptInput).text = event.text  # give the draft back, unsent
-            self.notify("A reply is still on its way: Esc stops it.", severity="warning")
+        prompt = self.query_one(PromptInput)
+        try:
+            user, rewound = self.chat.send(event.text)
+        except ChatRefused as refused:
+            prompt.text = event.text  # give the draft back, unsent
+            self.notify(str(refused), severity="warning")
             return
-        if self.editing is not None:
-            await self.apply_edit()
-        user = Message("user", event.text)
-        self.session.messages.append(user)
-        self.session.ensure_title()
-        self._save()  # what the user typed is on disk before any generation starts
-        await self.conversation.add(user)
-        await self._start_reply()
-
-    async def _start_reply(self, carry_on: MessageView | None = None) -> None:
-        """Start a new reply to the chat so far, or (`carry_on`) continue a stopped one."""
-        prompt_messages = self.session.chat_messages()
-        self._continue_final = carry_on is not None
-        if carry_on is None:
-            reply = Message("assistant", "", stats=ReplyStats(stop_reason="streaming"))
-            reply.model = self._model_ref()
-            self.session.messages.append(reply)
-            self.reply_message = reply
-            self.reply_view = await self.conversation.add(reply)
+        prompt.border_title = None  # an edit, if there was one, is sent
+        if rewound:
+            await self.conversation.show(self.session)
         else:
-            self.reply_message, self.reply_view = carry_on.message, carry_on
-            self._tokens_before = carry_on.message.stats.new_tokens if carry_on.message.stats else 0
-            carry_on.message.stats = ReplyStats(stop_reason="streaming")
-            carry_on.message.error = None
-            await carry_on.restart_stream()
-        self._prompt_messages = prompt_messages
+            await self.conversation.add(user)
+        await self._show_reply(self.chat.start_reply())
+
+    async def _show_reply(self, reply: ReplyInFlight, carried: MessageView | None = None) -> None:
+        """Show a reply the chat has just asked for (in `carried`, the view of the reply it
+        continues), and start it unless the model is still loading."""
+        if carried is None:
+            self.reply_view = await self.conversation.add(reply.message)
+        else:
+            self.reply_view = carried
+            await carried.restart_stream()
         if self.model_info is None:
-            self.waiting_for_model = True
             self.reply_view.refresh_meta("waiting for the model to load…")
             return
         self._generate_pending()
 
     def _generate_pending(self) -> None:
-        assert self.reply_message is not None and self.reply_view is not None
-        self.reply_message.model = self._model_ref()
-        self.cancel_event = threading.Event()
+        assert self.reply_view is not None
+        reply = self.chat.launch()
         self._last_stream_save = time.monotonic()
         self.reply_view.refresh_meta("thinking…")
         self.status.activity = "generating…"
         # A blinking cursor is a frame every half second: while a reply streams, frames are
         # UI-thread time taken from generate (they share the GIL), and the text moves anyway.
         self.query_one(PromptInput).cursor_blink = False
-        self.generate(self._prompt_messages, self.cancel_event, self._continue_final)
+        self.generate(reply)
 
     @work(thread=True, group="reply", exit_on_error=False)
-    def generate(
-        self, messages: list[dict[str, str]], cancel: threading.Event, continue_final: bool
-    ) -> None:
+    def generate(self, reply: ReplyInFlight) -> None:
         try:
-            info = self.model_info
-            messages, dropped = fit_to_context(
-                messages,
-                self.backend.count_tokens,
-                info.context_length if info else None,
-                self.session.settings.max_new_tokens,
-            )
+            stream, dropped = self.chat.open_stream(reply)
             if dropped:
                 self.call_from_thread(self.notify, dropped_note(dropped), markup=False)
-            reply = self.backend.stream(messages, self.session.settings, cancel, continue_final)
         except EngineError as exc:
             self.post_message(ReplyFinished(ReplyStats(stop_reason="error"), str(exc)))
             return
@@ -465,19 +471,19 @@ class TchatApp(MessageActions, ScreenActions):
                 ReplyFinished(ReplyStats(stop_reason="error"), f"{type(exc).__name__}: {exc}")
             )
             return
-        self.post_message(ReplyStarted(reply.stats.prompt_tokens))
+        self.post_message(ReplyStarted(stream.stats.prompt_tokens))
         try:
             pump(
-                reply,
+                stream,
                 lambda text, n, elapsed, ttft: self.post_message(
                     ReplyChunked(text, n, elapsed, ttft)
                 ),
                 self.pacer,
             )
         except Exception as exc:  # noqa: BLE001
-            reply.stats.stop_reason = "error"
-            reply.error = f"{type(exc).__name__}: {exc}"
-        self.post_message(ReplyFinished(reply.stats, reply.error))
+            stream.stats.stop_reason = "error"
+            stream.error = f"{type(exc).__name__}: {exc}"
+        self.post_message(ReplyFinished(stream.stats, stream.error))
 
     def on_reply_started(self, event: ReplyStarted) -> None:
         self.gauges.reply_started(event.prompt_tokens, self.backend.speed_path())
@@ -485,14 +491,14 @@ class TchatApp(MessageActions, ScreenActions):
         self._batch_cpu = None  # the wait for the first token is not a batch's cost
 
     async def on_reply_chunked(self, event: ReplyChunked) -> None:
-        if self.reply_message is None or self.reply_view is None:
+        if self.chat.reply is None or self.reply_view is None:
             return
         # Everything this thread did since the previous batch is what that batch cost.
         cpu = time.thread_time()
         if self._batch_cpu is not None:
             self.pacer.note(cpu - self._batch_cpu)
         self._batch_cpu = cpu
-        self.reply_message.content += event.text
+        self.chat.add_text(event.text)
         await self.reply_view.append(event.text)
         decoding = event.elapsed_s - (event.ttft_s or 0.0)
         speed = (event.new_tokens - 1) / decoding if event.new_tokens > 1 and decoding > 0 else 0
@@ -502,26 +508,19 @@ class TchatApp(MessageActions, ScreenActions):
         self.gauges.reply_progress(event.new_tokens, event.elapsed_s, event.ttft_s)
         if time.monotonic() - self._last_stream_save >= STREAM_SAVE_INTERVAL_S:
             self._last_stream_save = time.monotonic()
-            self._save()
+            self.chat.save()
 
     async def on_reply_finished(self, event: ReplyFinished) -> None:
         await self._end_reply(event.stats, event.error)
 
     async def _end_reply(self, stats: ReplyStats, error: str | None) -> None:
-        message, view = self.reply_message, self.reply_view
-        self.cancel_event = None
-        self.reply_message = self.reply_view = None
+        view, self.reply_view = self.reply_view, None
+        message = self.chat.finish(stats, error)  # recorded and saved
         if message is None or view is None:
             return
-        if self._continue_final:
-            stats.new_tokens += self._tokens_before  # the reply counts all its tokens
-            self._continue_final, self._tokens_before = False, 0
-        message.stats = stats
-        message.error = error
         self.query_one(PromptInput).cursor_blink = True
         self.gauges.reply_finished(stats)
         await view.finish()
-        self._save()
         if stats.decode_tps:
             self.status.activity = f"{stats.decode_tps:.1f} tok/s"
         elif error:
@@ -537,11 +536,6 @@ class TchatApp(MessageActions, ScreenActions):
             await self.action_new_chat()
         elif after == "quit":
             await self.action_quit()
-
-    def _model_ref(self) -> ModelRef:
-        if self.model_info is None:
-            return ModelRef(id=self._load_spec().model or "default")
-        return model_ref(self.model_info)
 
     @work(thread=True, exclusive=True, group="context", exit_on_error=False)
     def count_context(self) -> None:
@@ -563,13 +557,6 @@ class TchatApp(MessageActions, ScreenActions):
         self.status.context = f"ctx {approx}{used}/{limit}" if limit else f"ctx {approx}{used}"
 
     # ---- saving --------------------------------------------------------------------------
-
-    def _save(self) -> None:
-        if not self.session.messages or self.session.id in self._deleted_ids:
-            return  # an empty chat is not worth a file; a deleted one must stay deleted
-        self.session.model = self._model_ref()
-        self.session.touch()
-        self.autosaver.submit(self.session)
 
     def on_session_saved(self, event: SessionSaved) -> None:
         self.status.saved = "saved"
@@ -594,14 +581,12 @@ class TchatApp(MessageActions, ScreenActions):
 
     def save_now(self) -> None:
         """Synchronous save of everything, including a partial reply: quit and signals."""
-        if self.reply_message is not None and self.reply_message.stats:
-            if self.reply_message.stats.stop_reason == "streaming":
-                self.reply_message.stats.stop_reason = "cancelled"
-        if self.session.messages and self.session.id not in self._deleted_ids:
-            self.session.model = self._model_ref()
-            self.session.touch()
-            self.autosaver.flush(timeout=5)
-            self.autosaver.save_now(self.session)
+        self.chat.mark_interrupted()
+        self.chat.save(self._save_synchronously)
+
+    def _save_synchronously(self, session: Session) -> None:
+        self.autosaver.flush(timeout=5)  # queued saves first: they are older
+        self.autosaver.save_now(session)
 
     def _install_signal_handlers(self) -> None:
         """SIGHUP (the SSH connection dropped) and SIGTERM save the chat before exiting."""
@@ -613,8 +598,8 @@ class TchatApp(MessageActions, ScreenActions):
             pass  # not the main thread (tests) or no such signals (Windows)
 
     def _on_terminate_signal(self) -> None:
-        if self.cancel_event is not None:
-            self.cancel_event.set()
+        if self.chat.generating:
+            self.chat.stop()
         self.save_now()
         self.exit()
 
@@ -622,11 +607,10 @@ class TchatApp(MessageActions, ScreenActions):
 
     def action_stop(self) -> None:
         """Esc: stop the reply; else cancel an edit; else go back to the prompt."""
-        if self.cancel_event is not None:
-            self.cancel_event.set()
+        outcome = self.chat.stop()
+        if outcome == "stopping":
             self.status.activity = "stopping…"
-        elif self.waiting_for_model and self.reply_message is not None:
-            self.waiting_for_model = False
+        elif outcome == "dropped":  # it was waiting for the model: it ends here, unwritten
             self.call_later(self._end_reply, ReplyStats(stop_reason="cancelled"), None)
         elif not self.cancel_edit():
             self.query_one(PromptInput).focus()
@@ -660,7 +644,7 @@ class TchatApp(MessageActions, ScreenActions):
         self.exit()
 
     def on_unmount(self) -> None:
-        self.probe.close()
+        self.hardware.close()
 
     def get_system_commands(self, screen):  # noqa: ANN001, ANN201 - Textual's signature
         """Every app action in the command palette (ctrl+p), with its key as the help line."""

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 
 if TYPE_CHECKING:
+    from tui.chat import Chat, ReplyInFlight
     from tui.clipboard import CopyResult
     from tui.config import Config
     from tui.engine.backend import Backend, LoadSpec, ModelInfo
     from tui.launch import LaunchConfig
     from tui.store import SessionStore
     from tui.store.autosave import Autosaver
-    from tui.store.session import Message, Session
+    from tui.store.session import Session
     from tui.widgets.conversation import Conversation
     from tui.widgets.message import MessageView
 
@@ -28,23 +29,17 @@ class ChatHost(App[None]):
 
     launch: LaunchConfig
     config: Config
-    session: Session
+    chat: Chat  # the open chat: session, reply in flight, edits (tui/chat)
+    session: Session  # the open chat's session
     store: SessionStore
     backend: Backend
     autosaver: Autosaver
     conversation: Conversation
     model_info: ModelInfo | None
-    editing: Message | None
-    waiting_for_model: bool
     last_copy: CopyResult
-    _prompt_messages: list[dict[str, str]]
-    _deleted_ids: set[str]
 
     @property
     def generating(self) -> bool:
-        raise NotImplementedError
-
-    def _save(self) -> None:
         raise NotImplementedError
 
     def save_now(self) -> None:
@@ -71,7 +66,7 @@ class ChatHost(App[None]):
     def _copy_code(self, view: MessageView) -> None:
         raise NotImplementedError
 
-    async def _start_reply(self, carry_on: MessageView | None = None) -> None:
+    async def _show_reply(self, reply: ReplyInFlight, carried: MessageView | None = None) -> None:
         raise NotImplementedError
 
     def action_stop(self) -> None:

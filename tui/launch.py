@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tui import paths
 from tui.config import Config
-from tui.engine.backend import LoadSpec, ModelInfo
-from tui.store.session import ModelRef, Session
+from tui.engine.backend import LoadSpec
+from tui.store.session import Session
 
 
 @dataclass(frozen=True)
@@ -63,15 +63,4 @@ def load_spec_for(launch: LaunchConfig, config: Config, session: Session) -> Loa
         trust_remote_code=launch.trust_remote_code,
         draft=launch.draft,
         attn_implementation=None if launch.attn in (None, "auto") else launch.attn,
-    )
-
-
-def model_ref(info: ModelInfo) -> ModelRef:
-    """How a session records the model that was loaded."""
-    return ModelRef(
-        id=info.id,
-        revision=info.revision,
-        dtype=info.dtype,
-        quantization=info.quantization,
-        device=info.device,
     )

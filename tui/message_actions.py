@@ -1,6 +1,7 @@
 """What the keys on a focused message do: regenerate, edit and resend, continue, delete, copy.
 
-A mixin for the App, kept apart so app.py stays about wiring. The rules users see:
+A mixin for the App, kept apart so app.py stays about wiring; the rules themselves are the
+chat core's (tui/chat/core.py), this module shows what it did. The rules users see:
 - **Regenerate** (r, or ctrl+r anywhere) replaces the last reply with a new one.
 - **Edit** (e, on one of your messages) puts it in the prompt; sending replaces that message
   and drops every turn after it (the prompt's title says how many), Esc cancels.
@@ -14,11 +15,10 @@ A mixin for the App, kept apart so app.py stays about wiring. The rules users se
 from __future__ import annotations
 
 from tui import clipboard
+from tui.chat import ChatRefused
 from tui.chat_host import ChatHost
 from tui.widgets.message import MessageView
 from tui.widgets.prompt import PromptInput
-
-CONTINUABLE = ("length", "cancelled", "streaming")
 
 
 class MessageActions(ChatHost):
@@ -54,7 +54,7 @@ class MessageActions(ChatHost):
             self._copy(view.message.content, "Message copied.")
         elif action == "copy_code":
             self._copy_code(view)
-        elif self.generating or self.waiting_for_model:
+        elif self.chat.busy:
             self.notify("Wait for the reply to finish, or stop it with Esc.", severity="warning")
         elif action == "regenerate":
             await self._regenerate(view)
@@ -65,31 +65,24 @@ class MessageActions(ChatHost):
         elif action == "delete":
             await self._delete(view)
 
-    def _is_last(self, view: MessageView) -> bool:
-        return bool(self.session.messages) and self.session.messages[-1] is view.message
+    def _refused(self, refused: ChatRefused) -> None:
+        self.notify(str(refused), severity=refused.severity)
 
     async def _regenerate(self, view: MessageView) -> None:
-        if self.generating or self.waiting_for_model:
-            self.notify("A reply is still on its way: Esc stops it.", severity="warning")
+        try:
+            reply = self.chat.regenerate(view.message)
+        except ChatRefused as refused:
+            self._refused(refused)
             return
-        if view.message.role != "assistant" or not self._is_last(view):
-            self.notify(
-                "Only the last reply can be regenerated. To redo an earlier turn, edit your "
-                "message (e) and resend it.",
-                severity="warning",
-            )
-            return
-        self.session.messages.pop()
         await view.remove()
-        await self._start_reply()
+        await self._show_reply(reply)
 
     def _edit(self, view: MessageView) -> None:
-        if view.message.role != "user":
-            self.notify("Only your own messages can be edited.", severity="warning")
+        try:
+            later = self.chat.begin_edit(view.message)
+        except ChatRefused as refused:
+            self._refused(refused)
             return
-        index = self.session.messages.index(view.message)
-        later = len(self.session.messages) - index - 1
-        self.editing = view.message
         prompt = self.query_one(PromptInput)
         prompt.text = view.message.content
         prompt.border_title = (
@@ -102,37 +95,23 @@ class MessageActions(ChatHost):
 
     def cancel_edit(self) -> bool:
         """Leave edit mode (Esc); True when there was an edit to cancel."""
-        if self.editing is None:
+        if not self.chat.cancel_edit():
             return False
-        self.editing = None
         prompt = self.query_one(PromptInput)
         prompt.border_title = None
         prompt.clear()
         return True
 
-    async def apply_edit(self) -> None:
-        """Before sending an edited message: cut the chat back to just before it."""
-        message, self.editing = self.editing, None
-        self.query_one(PromptInput).border_title = None
-        if message is None or message not in self.session.messages:
-            return
-        del self.session.messages[self.session.messages.index(message) :]
-        await self.conversation.show(self.session)
-
     async def _continue(self, view: MessageView) -> None:
-        stats = view.message.stats
-        if view.message.role != "assistant" or not self._is_last(view):
-            self.notify("Only the last reply can be continued.", severity="warning")
+        try:
+            reply = self.chat.continue_reply(view.message)
+        except ChatRefused as refused:
+            self._refused(refused)
             return
-        if stats is not None and stats.stop_reason not in CONTINUABLE:
-            self.notify("This reply finished on its own; nothing to continue.")
-            return
-        await self._start_reply(carry_on=view)
+        await self._show_reply(reply, carried=view)
 
     async def _delete(self, view: MessageView) -> None:
-        if view.message in self.session.messages:
-            self.session.messages.remove(view.message)
-            self._save()
+        self.chat.delete(view.message)
         await view.remove()
         self.query_one(PromptInput).focus()
         self.notify("Message deleted.", timeout=3)

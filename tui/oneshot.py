@@ -27,13 +27,14 @@ import sys
 import threading
 from typing import TextIO
 
+from tui.chat import Chat
+from tui.chat.context import dropped_note
 from tui.config import Config, ConfigError, load_config
-from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
-from tui.engine.context import dropped_note, fit_to_context
+from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, Reply
 from tui.engine.registry import make_backend
-from tui.launch import LaunchConfig, load_spec_for, model_ref, sessions_dir_for
+from tui.launch import LaunchConfig, load_spec_for, sessions_dir_for
 from tui.store import SessionLoadError, SessionRefError, SessionStore
-from tui.store.session import Message, ReplyStats, Session
+from tui.store.session import ReplyStats, Session
 from tui.text import visible
 
 EXIT_OK = 0
@@ -195,67 +196,50 @@ def _answer(
     info = _load(backend, load_spec_for(launch, config, session), progress)
     if info.quantization_note:
         _say(err, info.quantization_note)
-    ref = model_ref(info)
-    session.messages.append(Message("user", prompt))
-    session.ensure_title()
-    session.model = ref
-    saved = _save(store, session, err)  # the question is on disk before generation starts
-    settings = session.settings
+    saves: list[bool] = []
+    chat = Chat(session, backend, lambda s: saves.append(_save(store, s, err)))
+    chat.model_info = info
+    chat.send(prompt)  # the question is on disk before generation starts
+    chat.start_reply()
+    reply = chat.launch()
     try:
-        messages, dropped = fit_to_context(
-            session.chat_messages(),
-            backend.count_tokens,
-            info.context_length,
-            settings.max_new_tokens,
-        )
+        stream, dropped = chat.open_stream(reply)
     except EngineError as exc:
+        chat.withdraw()  # the prompt does not fit: nothing was asked, no reply to keep
         raise _Failed(EXIT_ERROR, str(exc)) from None
+    except Exception as exc:  # noqa: BLE001
+        chat.finish(ReplyStats(stop_reason="error"), f"{type(exc).__name__}: {exc}")
+        _say(err, f"generation failed: {type(exc).__name__}: {exc}")
+        return EXIT_ERROR
     if dropped:
         _say(err, dropped_note(dropped))
-    reply_msg = Message("assistant", "", stats=ReplyStats(stop_reason="streaming"), model=ref)
-    session.messages.append(reply_msg)
-    cancel = threading.Event()
-    code, error = _stream(backend, messages, session, reply_msg, cancel, out)
-    saved = _save(store, session, err) and saved
-    if error:
-        _say(err, error)
+    code = _stream(chat, stream, reply.cancel, out)
+    message = chat.finish(stream.stats, stream.error)
+    if message is not None and message.error:
+        _say(err, message.error)
     if code == EXIT_INTERRUPTED:
         _say(err, "interrupted: the partial reply is saved")
-    if code == EXIT_OK and not saved:
+    if code == EXIT_OK and message is not None and message.error:
+        return EXIT_ERROR
+    if code == EXIT_OK and not all(saves):
         return EXIT_SESSION
     return code
 
 
-def _stream(
-    backend: Backend,
-    messages: list[dict[str, str]],
-    session: Session,
-    reply_msg: Message,
-    cancel: threading.Event,
-    out: TextIO,
-) -> tuple[int, str | None]:
-    """Stream into `reply_msg` and onto `out`; (exit code, error message or None)."""
-    try:
-        reply = backend.stream(messages, session.settings, cancel)
-    except EngineError as exc:
-        reply_msg.stats = ReplyStats(stop_reason="error")
-        reply_msg.error = str(exc)
-        return EXIT_ERROR, str(exc)
-    except Exception as exc:  # noqa: BLE001
-        reply_msg.stats = ReplyStats(stop_reason="error")
-        reply_msg.error = f"{type(exc).__name__}: {exc}"
-        return EXIT_ERROR, f"generation failed: {reply_msg.error}"
+def _stream(chat: Chat, reply: Reply, cancel: threading.Event | None, out: TextIO) -> int:
+    """Stream `reply` into the chat and onto `out`; returns the exit code. A failure mid-way
+    is left in `reply.error`, every character before it kept."""
     code = EXIT_OK
     pending_cr = ""  # "\r\n" split across two chunks must still print as a newline
     try:
         for chunk in reply:
-            reply_msg.content += chunk
+            chat.add_text(chunk)
             text = pending_cr + chunk
             pending_cr = "\r" if text.endswith("\r") else ""
             out.write(visible(text[: len(text) - len(pending_cr)]))
             out.flush()
         out.write(visible(pending_cr))
-        if not reply_msg.content.endswith("\n"):
+        if chat.reply is not None and not chat.reply.message.content.endswith("\n"):
             out.write("\n")
         out.flush()
     except KeyboardInterrupt:
@@ -267,14 +251,11 @@ def _stream(
         reply.error = f"generation failed: {type(exc).__name__}: {exc}"
     finally:
         if code != EXIT_OK:
-            cancel.set()
+            if cancel is not None:
+                cancel.set()
             reply.close()
             reply.stats.stop_reason = "cancelled"
-    reply_msg.stats = reply.stats
-    reply_msg.error = reply.error
-    if reply.error and code == EXIT_OK:
-        return EXIT_ERROR, reply.error
-    return code, None
+    return code
 
 
 def read_prompt(option: str | None, stdin: TextIO | None) -> str:

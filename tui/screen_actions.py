@@ -15,9 +15,9 @@ from textual import work
 from textual.binding import Binding
 
 from tui import clipboard
+from tui.chat.context import fit_to_context
 from tui.chat_host import ChatHost
 from tui.engine.backend import EngineError
-from tui.engine.context import fit_to_context
 from tui.store import GenerationSettings, SessionLoadError
 from tui.widgets.message import MessageView
 from tui.widgets.prompt import PromptInput
@@ -65,7 +65,7 @@ class ScreenActions(ChatHost):
 
     def _apply_system_prompt(self, prompt: str) -> None:
         self.session.system_prompt = prompt
-        self._save()
+        self.chat.save()
         self.call_later(self.conversation.show_system_prompt, prompt)
 
     def action_settings(self) -> None:
@@ -79,7 +79,7 @@ class ScreenActions(ChatHost):
             if system != self.session.system_prompt:
                 self._apply_system_prompt(system)
             else:
-                self._save()
+                self.chat.save()
             self.notify("Saved with this chat; applies from the next reply.", timeout=4)
 
         self.push_screen(SettingsScreen(self.session.settings, self.session.system_prompt), apply)
@@ -96,7 +96,7 @@ class ScreenActions(ChatHost):
         self.push_screen(SessionBrowser(self.store, self.session.id), chosen)
 
     async def open_session_file(self, path: Path) -> None:
-        if self.generating or self.waiting_for_model:
+        if self.chat.busy:
             self.notify("A reply is still on its way: Esc stops it.", severity="warning")
             return
         try:
@@ -122,7 +122,7 @@ class ScreenActions(ChatHost):
     async def on_session_browser_current_deleted(
         self, event: SessionBrowser.CurrentDeleted
     ) -> None:
-        self._deleted_ids.add(self.session.id)  # no later save may write it again
+        self.chat.deleted = True  # no later save may write it again
         self.action_stop()
         self.autosaver.flush(timeout=5)
         self.store.delete(event.path)  # again, in case a queued save landed meanwhile
@@ -146,13 +146,7 @@ class ScreenActions(ChatHost):
         if self.model_info is None:
             self.notify("The model is still loading: its chat template decides the prompt.")
             return
-        if self.generating:
-            messages = list(self._prompt_messages)
-        else:
-            messages = self.session.chat_messages()
-            draft = self.query_one(PromptInput).text
-            if draft.strip():
-                messages.append({"role": "user", "content": draft})
+        messages = self.chat.prompt_to_inspect(self.query_one(PromptInput).text)
         if not messages:
             self.notify("Nothing to send yet: type a message first.")
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tui.engine.backend import EngineError
-from tui.engine.context import dropped_note, fit_to_context
+from tui.chat.context import dropped_note, fit_to_context
 
 SYSTEM = {"role": "system", "content": "sys"}
 
