@@ -42,6 +42,7 @@ check: setup-dev
 	$(BIN)/ruff format --check tui tests bench
 	$(BIN)/ruff check tui tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup-dev
 	$(BIN)/python -m bench $(ARGS)
