@@ -19,6 +19,7 @@ from tui.store import (
     SessionSaveError,
     SessionStore,
 )
+from tui.store.session import FORMAT_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 TRICKY = (
@@ -215,7 +216,9 @@ def test_a_file_that_failed_to_load_is_never_overwritten(store: SessionStore) ->
     """Bad-file rule: a save that would land on it goes to a copy with a new id instead."""
     s = chat()
     path = store.save(s)
-    broken = path.read_bytes().replace(b"format_version = 1", b"format_version = 9")
+    broken = path.read_bytes().replace(
+        f"format_version = {FORMAT_VERSION}".encode(), b"format_version = 9"
+    )
     path.write_bytes(broken)
     app_store = SessionStore(store.directory)  # a fresh tchat, e.g. after an upgrade/downgrade
     with pytest.raises(SessionLoadError):
@@ -260,7 +263,7 @@ def test_a_format_0_file_opens_unchanged_and_is_upgraded_on_the_next_save(
     assert s.messages[1].stopped
     s.messages.append(Message("user", "Go on"))
     assert store.save(s) == path
-    assert path.read_text().startswith("format_version = 1\n")
+    assert path.read_text().startswith(f"format_version = {FORMAT_VERSION}\n")
     assert store.load(path) == s
 
 
@@ -430,3 +433,42 @@ def test_export_markdown_reads_like_the_chat(store: SessionStore) -> None:
     assert md.count("## User") == 2 and md.count("## Assistant") == 2
     assert "stopped by you" in md
     assert s.messages[1].content in md
+
+
+def test_a_format_1_file_opens_unchanged_and_is_upgraded_on_the_next_save(
+    store: SessionStore,
+) -> None:
+    """A real file of the previous format (the format-1 example): read as it was, never
+    rewritten by reading, written in the current format only when the chat is saved."""
+    old = (REPO / "tests" / "data" / "sessions" / "format-1.toml").read_bytes()
+    store.directory.mkdir(parents=True)
+    path = store.directory / "20261124-091502-a1b2c3.toml"
+    path.write_bytes(old)
+    s = store.load(path)
+    assert path.read_bytes() == old
+    assert s.title == "Lists vs tuples in Python" and len(s.messages) == 4
+    assert s.model.backend is None and s.messages[1].thinking is None
+    s.messages.append(Message("user", "More?"))
+    store.save(s)
+    assert path.read_text().startswith(f"format_version = {FORMAT_VERSION}\n")
+    assert store.load(path) == s
+
+
+def test_format_2_keeps_the_engine_and_the_thinking_and_never_a_credential(
+    store: SessionStore,
+) -> None:
+    s = chat()
+    s.model = ModelRef(
+        id="Qwen/Qwen3-8B", backend="remote", endpoint="http://user:secret@gpu-box:8000/v1"
+    )
+    s.messages.append(Message("assistant", "42", thinking="The user wants a number."))
+    path = store.save(s)
+    text = path.read_text()
+    assert "secret" not in text and 'endpoint = "http://gpu-box:8000/v1"' in text
+    back = store.load(path)
+    assert back.model.backend == "remote" and back.model.endpoint == "http://gpu-box:8000/v1"
+    assert back.messages[-1].thinking == "The user wants a number."
+    assert back.messages[-1].content == "42"
+    path.write_text(text.replace("gpu-box:8000", "me:pw@gpu-box:8000"))
+    with pytest.raises(SessionLoadError, match="endpoint: holds credentials"):
+        SessionStore(store.directory).load(path)

@@ -69,7 +69,18 @@ def _figure(x: float | None) -> float | None:
 
 
 def _model_dict(m: ModelRef) -> dict[str, Any]:
-    return _drop_none(asdict(m))
+    d = asdict(m)
+    d["endpoint"] = strip_credentials(m.endpoint)
+    return _drop_none(d)
+
+
+def strip_credentials(url: str | None) -> str | None:
+    """A server URL as a file may hold it: any user:password@ part left out."""
+    if not url or "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}"
 
 
 def _stats_dict(s: ReplyStats) -> dict[str, Any]:
@@ -91,6 +102,8 @@ def _message_dict(m: Message) -> dict[str, Any]:
     d: dict[str, Any] = {"role": m.role, "content": _text(m.content), "created": m.created}
     if m.error is not None:
         d["error"] = _text(m.error)
+    if m.thinking is not None:
+        d["thinking"] = _text(m.thinking)
     if m.stats is not None:
         d["stats"] = _stats_dict(m.stats)
     if m.model is not None:
@@ -123,7 +136,11 @@ def _read_model(r: Reader) -> ModelRef:
         dtype=r.text("dtype", None),
         quantization=r.text("quantization", None),
         device=r.text("device", None),
+        backend=r.text("backend", None),
+        endpoint=r.text("endpoint", None),
     )
+    if m.endpoint is not None and strip_credentials(m.endpoint) != m.endpoint:
+        raise ShapeError("model.endpoint: holds credentials (user:password@); remove them")
     r.done()
     return m
 
@@ -179,6 +196,7 @@ def _read_message(r: Reader) -> Message:
         stats=_read_stats(stats) if stats is not None else None,
         model=_read_model(model) if model is not None else None,
         error=r.text("error", None),
+        thinking=r.text("thinking", None),
     )
     r.done()
     return m

@@ -4,6 +4,9 @@ Each step turns format N into format N+1 and never mutates its input; the file o
 old layout until the session is saved again. Steps check only the shapes they rewrite: the
 current-format reader validates everything else afterwards.
 
+Format 1 differs from format 2 only in what it cannot hold (a model's `backend` and
+`endpoint`, a reply's `thinking`), so its step only changes the version.
+
 Format 0 (pre-release builds) differed from format 1 in three ways:
 - `model` was the model id as a plain string, not a `[model]` table;
 - messages held their text in `text`, not `content`;
@@ -52,8 +55,12 @@ def _v0_message(message: dict[str, Any], index: int) -> dict[str, Any]:
     return m
 
 
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "format_version": 2}
+
+
 # STEPS[n] upgrades format n to n + 1.
-STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1}
+STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2}
 
 
 def migrate(data: dict[str, Any], version: int, target: int) -> dict[str, Any]:

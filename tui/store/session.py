@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 Role = str  # "system" | "user" | "assistant"
 ROLES = ("system", "user", "assistant")
@@ -59,6 +59,10 @@ class ModelRef:
     dtype: str | None = None
     quantization: str | None = None
     device: str | None = None
+    # Format 2: the engine that served it. None is the local Transformers engine; a remote
+    # one records its server's URL (never a key or other credential).
+    backend: str | None = None
+    endpoint: str | None = None
 
 
 @dataclass
@@ -99,6 +103,8 @@ class Message:
     stats: ReplyStats | None = None
     model: ModelRef | None = None
     error: str | None = None  # set when generation failed; the partial content stays
+    # Format 2: a reasoning model's thinking, kept apart from the answer in `content`.
+    thinking: str | None = None
 
     @property
     def stopped(self) -> bool:
