@@ -66,6 +66,14 @@ class ModelInfo:
     load_s: float = 0.0
 
 
+class Thinking(str):
+    """A piece of a reply's reasoning, not its answer, where the engine already knows which is
+    which (a server's `delta.reasoning` / `reasoning_content`). Plain `str` chunks are answer
+    text, or text in which the chat core's reasoning parser finds the thinking by its tags."""
+
+    __slots__ = ()
+
+
 @dataclass
 class Reply:
     """A reply being generated: iterate for text deltas; `stats` is final once iteration ends.
