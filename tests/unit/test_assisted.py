@@ -18,8 +18,8 @@ from tui.engine.assisted import (
     compare_speed,
 )
 from tui.engine.backend import EngineError, LoadSpec
-from tui.engine.estimates import MOE_ASSISTED_GENERATION_NOTE
 from tui.engine.transformers_backend import TransformersBackend
+from tui.models.estimates import MOE_ASSISTED_GENERATION_NOTE
 from tui.store.codec import session_from_dict, session_to_dict
 from tui.store.session import GenerationSettings, Message, ReplyStats, Session
 
@@ -110,9 +110,9 @@ def test_a_draft_identical_to_the_model_is_always_accepted(tiny_model: Path) -> 
     reply = backend.stream(CHAT, _greedy(30), threading.Event())
     "".join(reply)
     assert reply.stats.accepted_rate == 1.0
-    assert backend.last_assist is not None
-    assert backend.last_assist.tokens_per_step > 1.0
-    assert backend.last_assist.steps < reply.stats.new_tokens
+    assert backend.drafts.last_assist is not None
+    assert backend.drafts.last_assist.tokens_per_step > 1.0
+    assert backend.drafts.last_assist.steps < reply.stats.new_tokens
 
 
 def test_prompt_lookup_never_changes_a_greedy_reply(tiny_model: Path) -> None:
@@ -149,7 +149,7 @@ def test_a_draft_with_another_tokenizer_is_refused_and_the_old_model_stays(
     assert "'<s>'" in err.value.message or "id" in err.value.message
     assert "same family" in err.value.hint and "prompt lookup" in err.value.hint
     # A failed load leaves the previous model in place and working.
-    assert backend.model is old_model and backend.assistant is None
+    assert backend.model is old_model and backend.drafts.assistant is None
     reply = backend.stream(CHAT, _greedy(4), threading.Event())
     assert "".join(reply) and reply.error is None
 
@@ -183,9 +183,9 @@ def test_set_draft_switches_without_reloading_the_model(tiny_model: Path) -> Non
     assert backend.set_draft(PROMPT_LOOKUP).draft == "prompt lookup"
     reply = backend.stream(CHAT, _greedy(10), threading.Event())
     "".join(reply)
-    assert backend.last_assist is not None
+    assert backend.drafts.last_assist is not None
     info = backend.set_draft(None)
-    assert info.draft is None and backend.assistant is None and backend.model is model
+    assert info.draft is None and backend.drafts.assistant is None and backend.model is model
     plain = backend.stream(CHAT, _greedy(10), threading.Event())
     "".join(plain)
     assert plain.stats.accepted_rate is None

@@ -23,8 +23,8 @@ positions, prompt length L and N new tokens:
 and the accepted rate is accepted / drafted. This is torch's public hook API, so it holds for a
 draft model, prompt lookup, and the tokenizer-translating path alike.
 
-`AssistedGeneration` is a mixin for `TransformersBackend` holding the draft in use; the backend
-calls it at three points (load, stream, end of reply). No Textual here.
+`DraftSlot` is the object `TransformersBackend` holds for the draft in use; the backend calls it
+at four points (load, install, each reply, end of reply). No Textual here.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from tui.engine.backend import EngineError, LoadSpec, ModelInfo, ProgressFn
-from tui.engine.estimates import MOE_ASSISTED_GENERATION_NOTE
-from tui.engine.model_facts import moe_from_config
+from tui.engine.backend import EngineError, LoadSpec, ProgressFn
+from tui.models.config_shape import moe_from_config
+from tui.models.estimates import MOE_ASSISTED_GENERATION_NOTE
 from tui.store.session import GenerationSettings, ReplyStats
 
 PROMPT_LOOKUP = "prompt-lookup"  # LoadSpec.draft value for prompt-lookup decoding
@@ -249,37 +249,23 @@ def _join(notes: Iterable[str]) -> str | None:
     return text or None
 
 
-_SHORT_DTYPE = {"torch.float32": "fp32", "torch.bfloat16": "bf16", "torch.float16": "fp16"}
+# Loads a draft (tokenizer, model, short name) by a spec, the way the backend loads models.
+LoadDraft = Callable[[LoadSpec, ProgressFn], "tuple[Any, Any, str]"]
 
 
-class AssistedGeneration:
-    """Mixin for `TransformersBackend`: the draft in use and the figures it produced.
+class DraftSlot:
+    """The draft in use by one backend, and the figures it produced. The backend holds one
+    and calls it at four points: `prepare` in load (before the new model replaces the old one,
+    so a draft that fails leaves the old model working), `install` after, `generate_kwargs`
+    for each reply, and `reply_done` once a reply ended."""
 
-    The backend calls `_prepare_assistant` in `load` before the new model replaces the old one
-    (a draft that fails leaves the old model working), `_install_assistant` after, merges
-    `_assisted_kwargs` into `generate`'s arguments and calls `_assisted_done` once a reply ended.
-    """
+    def __init__(self, load_draft: LoadDraft) -> None:
+        self._load_draft = load_draft
+        self.assistant: Assistant | None = None
+        self.last_assist: AssistStats | None = None  # the last assisted reply's figures
+        self.plain_tps: float | None = None  # the last plain reply's decode tok/s
 
-    # Set by the concrete backend.
-    model: Any
-    tokenizer: Any
-    info: ModelInfo | None
-
-    assistant: Assistant | None = None
-    last_assist: AssistStats | None = None  # the last assisted reply's figures
-    plain_tps: float | None = None  # the last plain reply's decode tok/s, for the speed-up
-
-    # -- loading ------------------------------------------------------------------------------
-
-    def _load_draft_pair(self, spec: LoadSpec, report: ProgressFn) -> tuple[Any, Any, str]:
-        source, kwargs, _model_id, name = self._resolve(spec, report)  # type: ignore[attr-defined]
-        report(f"Loading draft model {name}…", None)
-        tokenizer, model = self._from_pretrained(  # type: ignore[attr-defined]
-            source, kwargs, spec, spec.device, spec.dtype, report
-        )
-        return tokenizer, model, name
-
-    def _prepare_assistant(
+    def prepare(
         self,
         spec: LoadSpec,
         model: Any,
@@ -301,11 +287,11 @@ class AssistedGeneration:
             model,
             tokenizer,
             name,
-            lambda s: self._load_draft_pair(s, report),
+            lambda s: self._load_draft(s, report),
             draft_spec,
         )
 
-    def _install_assistant(self, assistant: Assistant | None, new_model: bool = True) -> None:
+    def install(self, assistant: Assistant | None, new_model: bool = True) -> None:
         """Swap in `assistant` (None: plain decoding). `new_model`: the chat model changed too,
         so the plain speed measured on the old one no longer compares."""
         old, self.assistant = self.assistant, assistant
@@ -315,42 +301,7 @@ class AssistedGeneration:
         if new_model:
             self.plain_tps = None
 
-    def set_draft(
-        self,
-        draft: str | None,
-        progress: ProgressFn | None = None,
-        *,
-        trust_remote_code: bool = False,
-        attn_implementation: str | None = None,
-    ) -> ModelInfo:
-        """Attach a draft model (id or path), "prompt-lookup", or None (plain decoding) to the
-        model already loaded, without reloading it. Blocking: call from a worker. On error the
-        previous draft stays in use."""
-        if self.model is None or self.info is None:
-            raise EngineError("No model is loaded yet.", "Load a model, then pick a draft.")
-        report = progress or (lambda _m, _f: None)
-        dtype = _SHORT_DTYPE.get(str(getattr(self.model, "dtype", "")), "auto")
-        device = str(getattr(self.model, "device", "cpu"))
-        spec = LoadSpec(
-            model=self.info.id,
-            dtype=dtype,
-            device=device,
-            trust_remote_code=trust_remote_code,
-            attn_implementation=attn_implementation,
-            draft=draft,
-        )
-        assistant = self._prepare_assistant(
-            spec, self.model, self.tokenizer, self.info.name, device, dtype, report
-        )
-        self._install_assistant(assistant, new_model=False)
-        self.info.draft = assistant.name if assistant else None
-        self.info.draft_note = assistant.note if assistant else None
-        report(f"Draft: {assistant.name}." if assistant else "Draft removed.", 1.0)
-        return self.info
-
-    # -- generating ---------------------------------------------------------------------------
-
-    def _assisted_kwargs(self, settings: GenerationSettings, prompt_tokens: int) -> dict[str, Any]:
+    def generate_kwargs(self, settings: GenerationSettings, prompt_tokens: int) -> dict[str, Any]:
         """Arguments for `generate`; arms the meter when this reply is assisted."""
         assistant = self.assistant
         if assistant is None:
@@ -360,7 +311,7 @@ class AssistedGeneration:
             assistant.meter.start(prompt_tokens)
         return kwargs
 
-    def _assisted_done(self, stats: ReplyStats) -> None:
+    def reply_done(self, stats: ReplyStats) -> None:
         """Fill `stats.accepted_rate` and `last_assist`, or remember a plain reply's speed."""
         assistant = self.assistant
         result = assistant.meter.stop(stats.new_tokens) if assistant is not None else None
@@ -403,16 +354,17 @@ def compare_speed(
     """Answer `messages` greedily without and then with the backend's assistant and compare
     tok/s. Blocking (two replies): for a "measure speed-up" command and the benchmarks. Greedy
     because only then must both texts be identical, which this also checks."""
-    if backend.assistant is None:
+    drafts = backend.drafts
+    if drafts.assistant is None:
         raise EngineError("No draft is in use.", "Pick a draft model or prompt lookup first.")
     settings = GenerationSettings(max_new_tokens=max_new_tokens, do_sample=False)
-    saved = backend.assistant
-    backend.assistant = None
+    saved = drafts.assistant
+    drafts.assistant = None
     try:
         plain = backend.stream(messages, settings, threading.Event())
         plain_text = "".join(plain)
     finally:
-        backend.assistant = saved
+        drafts.assistant = saved
     assisted = backend.stream(messages, settings, threading.Event())
     assisted_text = "".join(assisted)
     return SpeedComparison(
@@ -420,5 +372,5 @@ def compare_speed(
         assisted_text,
         plain.stats.decode_tps,
         assisted.stats.decode_tps,
-        backend.last_assist,
+        drafts.last_assist,
     )

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui.engine import cpu_quant, default_model, fast_path, four_bit_shapes
-from tui.engine.assisted import AssistedGeneration
+from tui.engine import cpu_quant, fast_path, four_bit_shapes
+from tui.engine.assisted import DraftSlot
 from tui.engine.backend import (
     Backend,
     Capabilities,
@@ -25,10 +25,9 @@ from tui.engine.backend import (
     Reply,
 )
 from tui.engine.templates import ensure_chat_template
+from tui.models import default_model, dtypes
+from tui.models.errors import CatalogError
 from tui.store.session import GenerationSettings, ReplyStats
-
-DTYPE_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
-SHORT_DTYPE = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 
 
 def _quiet_transformers() -> None:
@@ -64,7 +63,7 @@ def pick_dtype(requested: str, device: str) -> str:
     import torch
 
     if requested and requested != "auto":
-        if requested not in DTYPE_NAMES:
+        if requested not in dtypes.LOADABLE:
             raise EngineError(f"Unknown dtype '{requested}'.", "Use auto, bf16, fp16 or fp32.")
         return requested
     if device.startswith("cuda"):
@@ -140,7 +139,7 @@ def _make_cancel_criteria(cancel: threading.Event) -> Any:
 _PATH_WORDS = {"compiled": "compiled", "warming": "compiling", "failed": "compile failed"}
 
 
-class TransformersBackend(AssistedGeneration, Backend):
+class TransformersBackend(Backend):
     """Loads one model at a time and streams replies from it."""
 
     capabilities = Capabilities(
@@ -169,6 +168,7 @@ class TransformersBackend(AssistedGeneration, Backend):
         self.fast_note = ""  # why the fast path is on or off, for the user
         self._reply_path = ""  # what speed_path() says of the latest reply
         self._quant_note: str | None = None  # layers the load kept unquantized, if any
+        self.drafts = DraftSlot(self._load_draft)  # assisted generation's draft in use
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -196,9 +196,9 @@ class TransformersBackend(AssistedGeneration, Backend):
             tokenizer.pad_token = tokenizer.eos_token
         model.eval()
         # Before the swap: a draft that cannot assist this model leaves the old model in use.
-        assistant = self._prepare_assistant(spec, model, tokenizer, name, device, dtype, report)
+        assistant = self.drafts.prepare(spec, model, tokenizer, name, device, dtype, report)
         self.model, self.tokenizer = model, tokenizer
-        self._install_assistant(assistant)
+        self.drafts.install(assistant)
         if self.fast_path is not None:
             self.fast_path.enabled = False  # the old model's: never used again
         # Compiled after the first reply (fast_path.py); replies use plain generate until then.
@@ -208,7 +208,7 @@ class TransformersBackend(AssistedGeneration, Backend):
             id=model_id,
             name=name,
             device=str(getattr(model, "device", device)),
-            dtype=SHORT_DTYPE.get(str(model.dtype).replace("torch.", ""), str(model.dtype)),
+            dtype=dtypes.short_dtype(str(model.dtype)) or str(model.dtype),
             quantization=spec.quantize,
             revision=getattr(config, "_commit_hash", None) or _cached_revision(source),
             context_length=getattr(config, "max_position_embeddings", None),
@@ -227,7 +227,10 @@ class TransformersBackend(AssistedGeneration, Backend):
         """Turn the user's model string into (source, extra kwargs, id to record, short name)."""
         model = spec.model.strip()
         if default_model.is_default(model):
-            folder = default_model.ensure_converted(report)
+            try:
+                folder = default_model.ensure_converted(report)
+            except CatalogError as exc:  # the catalogue's error, in the engine's words
+                raise EngineError(exc.message, exc.hint) from exc
             return (
                 str(folder),
                 {},
@@ -265,7 +268,7 @@ class TransformersBackend(AssistedGeneration, Backend):
 
         hub = kwargs.pop("hub", False)
         model_kwargs: dict[str, Any] = dict(kwargs)
-        model_kwargs["dtype"] = getattr(torch, DTYPE_NAMES[dtype])
+        model_kwargs["dtype"] = getattr(torch, dtypes.torch_name(dtype))
         model_kwargs["trust_remote_code"] = spec.trust_remote_code
         if spec.attn_implementation and spec.attn_implementation != "auto":
             model_kwargs["attn_implementation"] = spec.attn_implementation
@@ -350,6 +353,48 @@ class TransformersBackend(AssistedGeneration, Backend):
         self._quant_note = plan.note
         return plan.keep
 
+    def _load_draft(self, spec: LoadSpec, report: ProgressFn) -> tuple[Any, Any, str]:
+        """A draft model for assisted generation, loaded as any model is."""
+        source, kwargs, _model_id, name = self._resolve(spec, report)
+        report(f"Loading draft model {name}…", None)
+        tokenizer, model = self._from_pretrained(
+            source, kwargs, spec, spec.device, spec.dtype, report
+        )
+        return tokenizer, model, name
+
+    def set_draft(
+        self,
+        draft: str | None,
+        progress: ProgressFn | None = None,
+        *,
+        trust_remote_code: bool = False,
+        attn_implementation: str | None = None,
+    ) -> ModelInfo:
+        """Attach a draft model (id or path), "prompt-lookup", or None (plain decoding) to the
+        model already loaded, without reloading it. Blocking: call from a worker. On error the
+        previous draft stays in use."""
+        if self.model is None or self.info is None:
+            raise EngineError("No model is loaded yet.", "Load a model, then pick a draft.")
+        report = progress or (lambda _m, _f: None)
+        dtype = dtypes.loadable_name(str(getattr(self.model, "dtype", ""))) or "auto"
+        device = str(getattr(self.model, "device", "cpu"))
+        spec = LoadSpec(
+            model=self.info.id,
+            dtype=dtype,
+            device=device,
+            trust_remote_code=trust_remote_code,
+            attn_implementation=attn_implementation,
+            draft=draft,
+        )
+        assistant = self.drafts.prepare(
+            spec, self.model, self.tokenizer, self.info.name, device, dtype, report
+        )
+        self.drafts.install(assistant, new_model=False)
+        self.info.draft = assistant.name if assistant else None
+        self.info.draft_note = assistant.note if assistant else None
+        report(f"Draft: {assistant.name}." if assistant else "Draft removed.", 1.0)
+        return self.info
+
     def speed_path(self) -> str:
         return self._reply_path
 
@@ -429,7 +474,7 @@ class TransformersBackend(AssistedGeneration, Backend):
             kwargs.update(temperature=None, top_p=None, top_k=None)
         # {} unless a draft is set. Assisted replies must not also get a static cache: with
         # prompt lookup, transformers 5.24 fails (IndexError in the cache) — keep them exclusive.
-        assisted = self._assisted_kwargs(settings, prompt_tokens)
+        assisted = self.drafts.generate_kwargs(settings, prompt_tokens)
         kwargs.update(assisted)
         path = self.fast_path if not assisted else None
         if path is not None:
@@ -462,7 +507,7 @@ class TransformersBackend(AssistedGeneration, Backend):
             finally:
                 thread.join()
                 self._finish(reply, streamer, settings, cancel, failure, started)
-                self._assisted_done(reply.stats)
+                self.drafts.reply_done(reply.stats)
                 if path is not None:
                     path.reply_done()  # compiles now, between replies, if this one lacked it
 
@@ -529,7 +574,7 @@ def _bnb_config(quantize: str, dtype: str, keep: list[str] | None = None) -> Any
     if quantize == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True)
     if quantize == "4bit":
-        compute = torch.float32 if dtype == "fp32" else getattr(torch, DTYPE_NAMES[dtype])
+        compute = torch.float32 if dtype == "fp32" else getattr(torch, dtypes.torch_name(dtype))
         return BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
