@@ -14,8 +14,6 @@ from tui import __version__
 from tui.engine import registry
 from tui.launch import LaunchConfig
 
-DTYPES = ("auto", "bf16", "fp16", "fp32")
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -45,27 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
         "checks, or 'prompt-lookup'; replies are unchanged, often faster",
     )
     p.add_argument(
-        "--attn",
-        choices=("auto", "sdpa", "eager", "flash_attention_2"),
-        help="attention implementation (default auto)",
-    )
-    p.add_argument(
         "--fast",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="static KV cache + torch.compile, compiled in the background "
         "(default: on where it pays; TCHAT_FAST=on|off sets the default)",
     )
-    p.add_argument(
-        "--dtype", choices=DTYPES, help="weights dtype (default auto: bf16 on GPU, fp32 on CPU)"
-    )
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
-    p.add_argument("--quantize", choices=("8bit", "4bit"), help="bitsandbytes quantization")
-    p.add_argument(
-        "--trust-remote-code",
-        action="store_true",
-        help="run the model repo's own Python code (only for repos you trust)",
-    )
+    # The local engine's load options, declared once by the backend (engine/options.py).
+    for option in registry.backend_class("transformers").load_options:
+        option.add_to_parser(p)
     p.add_argument("-s", "--system", help="system prompt for a new chat")
     p.add_argument(
         "-r",
@@ -135,10 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         from tui import oneshot  # no Textual: a piped or -p run never starts the app
 
         return oneshot.main(launch)
+    from tui.lifeline import lifeline
+
+    lifeline.install()  # before Textual and torch: a closed terminal always ends tchat
     from tui.app import TchatApp  # deferred: keeps --help and argument errors instant
 
     app = TchatApp(launch)
     app.run()
+    lifeline.finish()  # leaving on a signal or a lost terminal: saved, gone now
     return app.return_code or 0
 
 

@@ -15,22 +15,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from tui.engine.options import LoadOption
+from tui.errors import HintedError
 from tui.store.session import GenerationSettings, ReplyStats
 
 # progress(message, fraction or None) while loading: shown in the status line.
 ProgressFn = Callable[[str, "float | None"], object]
 
 
-class EngineError(Exception):
+class EngineError(HintedError):
     """A failure the user can act on. `hint` says what to try; the app shows both."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message}\n{self.hint}" if self.hint else self.message
 
 
 @dataclass(frozen=True)
@@ -119,6 +113,8 @@ class Backend(ABC):
 
     info: ModelInfo | None = None
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # How it can load a model (options.py): the CLI flags and picker rows are made from these.
+    load_options: ClassVar[tuple[LoadOption, ...]] = ()
 
     @classmethod
     def create(cls, fast: str = "auto") -> Backend:

@@ -25,6 +25,7 @@ from tui.engine.backend import (
     Reply,
 )
 from tui.engine.templates import ensure_chat_template
+from tui.engine.transformers_options import TRANSFORMERS_OPTIONS
 from tui.models import default_model, dtypes
 from tui.models.errors import CatalogError
 from tui.store.session import GenerationSettings, ReplyStats
@@ -150,6 +151,7 @@ class TransformersBackend(Backend):
         local_hardware=True,
         compiled_path=True,
     )
+    load_options = TRANSFORMERS_OPTIONS
 
     @classmethod
     def create(cls, fast: str = "auto") -> TransformersBackend:

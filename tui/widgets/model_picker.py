@@ -8,9 +8,10 @@ target device's free memory and the most tok/s its memory bandwidth allows; six 
 options choose dtype, quantization, device, attention, trust_remote_code and a draft for
 assisted generation. Enter (or Load) posts `LoadRequested`; the app does the loading.
 
-Blocking work never runs on the UI thread: listing and describing read model headers, the
-hardware sample may initialise NVML, the CPU bandwidth may be measured. Each runs in a thread
-worker of its own group and reports back with a message. Layout: stacked when narrow (30-60
+Blocking work never runs on the UI thread: listing and describing read model headers (each in
+a thread worker of its own group, reporting back with a message); hardware samples (which may
+initialise NVML) and the CPU bandwidth (which may be measured) come from the app's
+`HardwareService`, on its threads, shared with the gauges. Layout: stacked when narrow (30-60
 columns, a side pane), list beside details from 72 columns (a full-width overlay at 80x24).
 """
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -33,12 +34,15 @@ from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from tui.engine import default_model
+from tui.engine import registry
 from tui.engine.backend import LoadSpec
-from tui.engine.catalog import Catalog, CatalogEntry, describe, list_models
-from tui.engine.estimates import Estimate, estimate
-from tui.hardware import HardwareProbe, HardwareSnapshot, cpu_bandwidth
+from tui.engine.options import LoadOption
+from tui.hardware import HardwareService, HardwareSnapshot
+from tui.models import default_model
+from tui.models.catalog import Catalog, CatalogEntry, describe, list_models
+from tui.models.estimates import Estimate, estimate
 from tui.widgets.drawn_lines import DrawnLines
+from tui.widgets.hardware_feed import CpuBandwidthKnown, HardwareSampled, post_to
 from tui.widgets.model_choice import ChoiceRow
 from tui.widgets.model_estimate import (
     MUTED,
@@ -60,20 +64,16 @@ DESCRIBE_DELAY_S = 0.25  # typing pauses this long before a typed id is looked u
 REFRESH_S = 5.0  # free memory changes as other jobs come and go on a shared box
 GROUP = "model-picker"  # worker groups start with this; their state changes stay here
 
-DTYPES = [("auto", "auto"), ("bf16", "bf16"), ("fp16", "fp16"), ("fp32", "fp32")]
-QUANTIZE = [("none", "none"), ("8bit", "8-bit"), ("4bit", "4-bit nf4")]
-REMOTE_CODE = [("off", "off"), ("on", "on")]
+
+def _load_options() -> tuple[LoadOption, ...]:
+    """The local engine's load options, declared by the backend once (engine/options.py)."""
+    return registry.backend_class("transformers").load_options
+
+
 TRUST_WARNING = (
     "Remote code: the model repo's own Python will run on this machine with your rights. "
     "Only for repos you trust."
 )
-
-
-def _attention_choices() -> list[tuple[str, str]]:
-    choices = [("auto", "auto"), ("sdpa", "sdpa"), ("eager", "eager")]
-    if find_spec("flash_attn") is not None:  # offered only where it can load
-        choices.append(("flash_attention_2", "flash-attn 2"))
-    return choices
 
 
 def looks_like_model_ref(text: str) -> bool:
@@ -91,12 +91,12 @@ class ModelPicker(Widget):
     """Choose a model and how to load it.
 
     Args:
-        probe: the app's HardwareProbe (shared with the gauges); None makes and closes one.
+        hardware: the app's HardwareService (shared with the gauges: one probe, one bandwidth
+            measurement); None makes and closes one.
         model_dirs: folders to scan besides the HF cache (config `model_dirs`, `--model-dir`).
         current: id of the model loaded now (marked in the list, highlighted first).
         lister: catalog source, `list_models(model_dirs)` by default (tests pass fixed data).
         describer: typed text -> entry, `catalog.describe` by default.
-        cpu_bandwidth_fn: CPU memory bandwidth in bytes/s (cached, else measured); blocking.
         refresh_s: seconds between hardware samples while shown (0: sample once per show).
     """
 
@@ -193,38 +193,32 @@ class ModelPicker(Widget):
             self.text = text
             self.entry = entry
 
-    class _Sampled(Message, bubble=False):
-        def __init__(self, snapshot: HardwareSnapshot) -> None:
-            super().__init__()
-            self.snapshot = snapshot
-
-    class _BandwidthKnown(Message, bubble=False):
-        def __init__(self, value: float | None) -> None:
-            super().__init__()
-            self.value = value
-
     def __init__(
         self,
-        probe: HardwareProbe | None = None,
+        hardware: HardwareService | None = None,
         model_dirs: Sequence[Path] = (),
         current: str | None = None,
         *,
         lister: Callable[[Sequence[Path]], Catalog] | None = None,
         describer: Callable[[str], CatalogEntry] | None = None,
-        cpu_bandwidth_fn: Callable[[], float | None] | None = None,
         refresh_s: float = REFRESH_S,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._owns_probe = probe is None
-        self.probe = probe or HardwareProbe()
+        self._owns_hardware = hardware is None
+        self.hardware = hardware or HardwareService()
         self.model_dirs = list(model_dirs)
         self._lister = lister or (lambda dirs: list_models(dirs))
         self._describer = describer or describe
-        self._cpu_bandwidth_fn = cpu_bandwidth_fn or cpu_bandwidth
-        self._refresh_s = refresh_s
+        # Fresh figures on each show, then every refresh_s while shown (0: on show only).
+        self._sampler = self.hardware.sampler(
+            post_to(self, HardwareSampled),
+            interval=refresh_s if refresh_s > 0 else REFRESH_S,
+            once=refresh_s <= 0,
+            name="tchat-picker-sampler",
+        )
         self.catalog: Catalog | None = None
         self.scan_error: str | None = None
         self.loaded_id = current
@@ -234,7 +228,6 @@ class ModelPicker(Widget):
         self._typed_pending = False
         self._load_when_described = False
         self._describe_timer: Timer | None = None
-        self._refresh_timer: Timer | None = None
         self.snapshot: HardwareSnapshot | None = None
         self.cpu_bw: float | None = None
         self._bw_state = "unknown"  # unknown | measuring | known | failed
@@ -258,11 +251,8 @@ class ModelPicker(Widget):
             with VerticalScroll(id="mp-side", can_focus=False):
                 yield DrawnLines(self._draw_detail, id="mp-detail")
                 with Container(id="mp-options"):
-                    yield ChoiceRow("dtype", DTYPES, id="mp-dtype")
-                    yield ChoiceRow("quantize", QUANTIZE, "none", id="mp-quantize")
-                    yield ChoiceRow("device", [("auto", "auto"), ("cpu", "cpu")], id="mp-device")
-                    yield ChoiceRow("attention", _attention_choices(), id="mp-attn")
-                    yield ChoiceRow("remote code", REMOTE_CODE, "off", id="mp-trust")
+                    for option in _load_options():
+                        yield ChoiceRow(option.label, option.row_choices(), id=f"mp-{option.key}")
                     yield ChoiceRow("draft", draft_choices(None, None), "none", id="mp-draft")
                 yield DrawnLines(self._draw_notes, id="mp-notes")
         with Horizontal(id="mp-actions"):
@@ -295,25 +285,22 @@ class ModelPicker(Widget):
         self.set_class(self.size.width >= WIDE_COLUMNS, "-wide")
         self._update_title()
         self._rebuild_list()
-        if self._refresh_s > 0:
-            self._refresh_timer = self.set_interval(self._refresh_s, self._sample, pause=True)
+        self._sampler.start(paused=True)
 
     def on_show(self, _event: Show) -> None:
         # A pane mounted hidden costs nothing until shown. Each showing lists the models
         # again (a download may have finished meanwhile); the old list stays until then.
         if not self._scanning:
             self.rescan()
-        if self._refresh_timer is not None:
-            self._refresh_timer.resume()
-        self._sample()
+        self._sampler.resume()  # samples at once
 
     def on_hide(self, _event: Hide) -> None:
-        if self._refresh_timer is not None:
-            self._refresh_timer.pause()
+        self._sampler.pause()
 
     def on_unmount(self) -> None:
-        if self._owns_probe:
-            self.probe.close(timeout=1.0)
+        self._sampler.stop(timeout=1.0)
+        if self._owns_hardware:
+            self.hardware.close(timeout=1.0)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Our workers report through messages; keep their state changes from the app's handler.
@@ -358,16 +345,17 @@ class ModelPicker(Widget):
         entry = entry or self.selected
         if entry is None:
             return None
-        quantize = self._row("quantize").value
-        attn = self._row("attn").value
+        options: dict[str, Any] = {
+            o.dest: o.to_spec(self._row(o.key).value) for o in _load_options()
+        }
         draft = self._row("draft").value
         return LoadSpec(
             model=entry.id,
-            dtype=self._row("dtype").value,
-            device=self._row("device").value,
-            quantize=None if quantize == "none" else quantize,
-            trust_remote_code=self._row("trust").value == "on",
-            attn_implementation=None if attn == "auto" else attn,
+            dtype=options["dtype"] or "auto",
+            device=options["device"] or "auto",
+            quantize=options["quantize"],
+            trust_remote_code=bool(options["trust_remote_code"]),
+            attn_implementation=options["attn"],
             draft=None if draft == "none" else draft,
         )
 
@@ -499,20 +487,7 @@ class ModelPicker(Widget):
             self._load_when_described = False
             self.action_load()
 
-    def _sample(self) -> None:
-        self.run_worker(
-            self._sample_worker,
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-            group=f"{GROUP}-hardware",
-            name="sample hardware",
-        )
-
-    def _sample_worker(self) -> None:
-        self._post(self._Sampled(self.probe.sample()))
-
-    def on_model_picker__sampled(self, message: _Sampled) -> None:
+    def on_hardware_sampled(self, message: HardwareSampled) -> None:
         first = self.snapshot is None
         self.snapshot = message.snapshot
         if first or len(message.snapshot.gpus) != len(self._row("device").choices) - 2:
@@ -524,27 +499,17 @@ class ModelPicker(Widget):
         self._redraw()
 
     def _ensure_bandwidth(self) -> None:
-        """Measure the CPU's bandwidth once, in a worker, when the target is the CPU."""
+        """Ask for the CPU's bandwidth (measured once per app) when the target is the CPU."""
         if self._bw_state != "unknown" or self.snapshot is None or self._target().on_gpu:
             return
+        known = self.hardware.known_cpu_bandwidth()
+        if known:
+            self.cpu_bw, self._bw_state = known, "known"
+            return
         self._bw_state = "measuring"
-        self.run_worker(
-            self._bandwidth_worker,
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-            group=f"{GROUP}-bandwidth",
-            name="CPU bandwidth",
-        )
+        self.hardware.measure_cpu_bandwidth(post_to(self, CpuBandwidthKnown))
 
-    def _bandwidth_worker(self) -> None:
-        try:
-            value = self._cpu_bandwidth_fn()
-        except Exception:  # noqa: BLE001 - unknown bandwidth only hides the tok/s column
-            value = None
-        self._post(self._BandwidthKnown(value))
-
-    def on_model_picker__bandwidth_known(self, message: _BandwidthKnown) -> None:
+    def on_cpu_bandwidth_known(self, message: CpuBandwidthKnown) -> None:
         self.cpu_bw = message.value
         self._bw_state = "known" if message.value else "failed"
         self._redraw()
