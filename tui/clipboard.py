@@ -16,7 +16,8 @@ exactly this: elia #10/#83). Here:
   it works even in terminals without OSC 52 (VTE-based ones, for example).
 
 No Textual here: the app passes a `write` function that puts bytes on its terminal (its
-driver), and tests pass a list's `append`.
+driver), and tests pass a list's `append`; `copy_in_app` takes the app itself, described by a
+protocol rather than imported.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 ESC = "\x1b"
 BEL = "\x07"
@@ -147,6 +149,33 @@ def copy(
         return CopyResult(True, "OSC 52 via tmux", len(text))
     write(osc52_sequence(text, env))
     return CopyResult(True, "OSC 52 via screen" if in_screen(env) else "OSC 52", len(text))
+
+
+class _Terminal(Protocol):
+    def write(self, data: str) -> object: ...
+
+
+class TextualApp(Protocol):
+    """What `copy_in_app` uses of a Textual `App`: two private attributes of Textual 8.2."""
+
+    _clipboard: str  # what `App.clipboard` returns: the text ctrl+v pastes in the app
+
+    @property
+    def _driver(self) -> _Terminal | None: ...  # the terminal; None when the app is not running
+
+
+def copy_in_app(app: TextualApp, text: str) -> CopyResult:
+    """`copy` for a Textual app: `text` also becomes the app's own clipboard (what its inputs
+    paste), and the sequence goes to the app's terminal.
+
+    Textual has no public setter for `App.clipboard` and no public way to write to the
+    terminal but `App.copy_to_clipboard`, which sends the bare sequence (see above): so this
+    sets `App._clipboard` and writes through `App._driver`, the two names that method uses.
+    tests/unit/test_textual_private_hooks.py checks both still exist.
+    """
+    app._clipboard = text
+    driver = app._driver
+    return copy(text, driver.write if driver is not None else None)
 
 
 _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")

@@ -177,9 +177,7 @@ class ScreenActions(ChatHost):
 
     def copy_to_clipboard(self, text: str) -> None:
         """Every copy in the app (TextArea selections too) goes through OSC 52 for tmux."""
-        self._clipboard = text
-        driver = self._driver
-        self.last_copy = clipboard.copy(text, driver.write if driver is not None else None)
+        self.last_copy = clipboard.copy_in_app(self, text)
 
     def _last_reply_view(self):  # noqa: ANN202
         views = [v for v in self.conversation.views() if v.message.role == "assistant"]

@@ -31,7 +31,7 @@ except ModuleNotFoundError:  # pytest run as a script, without the repo root on 
     )
 
 from tui.engine.backend import ModelInfo
-from tui.hardware import HardwareProbe
+from tui.hardware import HardwareProbe, HardwareService
 from tui.hardware import bandwidth as bw
 from tui.store.session import ReplyStats
 from tui.widgets import gauges
@@ -68,14 +68,14 @@ class Host(App):
 def gpu_pane(fake: FakeNvml, **kwargs) -> GaugesPane:
     kwargs.setdefault("ascii_only", False)
     probe = HardwareProbe(nvml_module=fake.module, visible=None)
-    return GaugesPane(probe, interval=FAST, fast_interval=FAST, **kwargs)
+    return GaugesPane(HardwareService(probe), interval=FAST, fast_interval=FAST, **kwargs)
 
 
 def cpu_pane(**kwargs) -> GaugesPane:
     kwargs.setdefault("ascii_only", False)
     fake = FakeNvml(init_error=NVML_ERROR_DRIVER_NOT_LOADED)
     probe = HardwareProbe(nvml_module=fake.module, visible=None)
-    return GaugesPane(probe, interval=FAST, fast_interval=FAST, **kwargs)
+    return GaugesPane(HardwareService(probe), interval=FAST, fast_interval=FAST, **kwargs)
 
 
 async def until(pilot, predicate, timeout: float = 3.0) -> None:
@@ -256,7 +256,8 @@ async def test_reply_says_whether_it_runs_compiled_or_while_the_compile_runs():
 
 
 async def test_a_model_load_samples_faster_a_reply_at_the_pace_it_is_drawn():
-    app = Host(GaugesPane(HardwareProbe(use_nvml=False), interval=1.0, fast_interval=0.25))
+    hardware = HardwareService(use_nvml=False)
+    app = Host(GaugesPane(hardware, interval=1.0, fast_interval=0.25))
     async with app.run_test(size=(40, 24)) as pilot:
         pane = app.pane
         assert pane.sampler.current_interval == 1.0

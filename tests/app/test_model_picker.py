@@ -23,7 +23,7 @@ from tui.engine.assisted import PROMPT_LOOKUP
 from tui.engine.catalog import Catalog, list_models
 from tui.engine.estimates import estimate
 from tui.engine.model_facts import format_bytes
-from tui.hardware import CpuSnapshot, HardwareSnapshot
+from tui.hardware import CpuSnapshot, HardwareService, HardwareSnapshot
 from tui.widgets.model_choice import ChoiceRow
 from tui.widgets.model_picker import ModelPicker
 
@@ -102,9 +102,10 @@ def cache(built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def make_picker(**kwargs: object) -> ModelPicker:
-    kwargs.setdefault("cpu_bandwidth_fn", lambda: CPU_BW)
+    measure = kwargs.pop("cpu_bandwidth_fn", lambda: CPU_BW)
     kwargs.setdefault("refresh_s", 0)
-    return ModelPicker(CpuOnlyProbe(), **kwargs)  # type: ignore[arg-type]
+    hardware = HardwareService(CpuOnlyProbe(), cpu_bandwidth_fn=measure)  # type: ignore[arg-type]
+    return ModelPicker(hardware, **kwargs)  # type: ignore[arg-type]
 
 
 async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ANN001

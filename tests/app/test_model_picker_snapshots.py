@@ -15,6 +15,7 @@ from tests.app.test_model_picker import CpuOnlyProbe
 from tests.snapshots.fixed_hardware import FixedProbe
 from tui.engine.catalog import Catalog, CatalogEntry
 from tui.engine.model_facts import ModelFacts, MoEInfo
+from tui.hardware import HardwareService
 from tui.widgets.model_choice import ChoiceRow
 from tui.widgets.model_picker import ModelPicker
 
@@ -123,10 +124,9 @@ class Host(App):
 def make_picker(gpu: bool) -> ModelPicker:
     probe = FixedProbe() if gpu else CpuOnlyProbe()
     return ModelPicker(
-        probe,  # type: ignore[arg-type]
+        HardwareService(probe, cpu_bandwidth_fn=lambda: 20e9),  # type: ignore[arg-type]
         current=SMOL,
         lister=fixed_catalog,
-        cpu_bandwidth_fn=lambda: 20e9,
         refresh_s=0,
     )
 

@@ -1,8 +1,9 @@
 """Hardware figures for the gauges and the model picker, with no Textual import.
 
 `HardwareProbe` samples NVML (GPU), torch's CUDA allocator and psutil (CPU) into frozen
-snapshots; `Sampler` runs it on a background thread; `bandwidth` turns memory bandwidth and
-model size into the decode-speed roofline.
+snapshots; `Sampler` runs it on a background thread; `HardwareService` is the app's one owner
+of both and of the CPU-bandwidth measurement; `bandwidth` turns memory bandwidth and model size
+into the decode-speed roofline.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tui.hardware.bandwidth import (
 )
 from tui.hardware.probe import HardwareProbe
 from tui.hardware.sampler import DEFAULT_INTERVAL_S, GENERATING_INTERVAL_S, Sampler
+from tui.hardware.service import HardwareService
 from tui.hardware.snapshot import CpuSnapshot, GpuSnapshot, HardwareSnapshot, TorchCudaSnapshot
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "CpuSnapshot",
     "GpuSnapshot",
     "HardwareProbe",
+    "HardwareService",
     "HardwareSnapshot",
     "Sampler",
     "TorchCudaSnapshot",

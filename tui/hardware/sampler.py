@@ -27,7 +27,8 @@ class Sampler:
     `on_sample` runs on the sampler thread: in Textual, hand the snapshot over with
     `post_message` (thread-safe), never touch widgets from it. The sampler starts paused
     unless `start(paused=False)`; `resume()` takes a sample at once so a pane that becomes
-    visible shows fresh figures.
+    visible shows fresh figures. With `once`, that sample is the only one: the sampler pauses
+    again after it (a pane that wants fresh figures each time it is shown, and no more).
     """
 
     def __init__(
@@ -37,6 +38,7 @@ class Sampler:
         *,
         interval: float = DEFAULT_INTERVAL_S,
         fast_interval: float = GENERATING_INTERVAL_S,
+        once: bool = False,
         name: str = "tchat-hardware-sampler",
     ) -> None:
         if interval <= 0 or fast_interval <= 0:
@@ -46,6 +48,7 @@ class Sampler:
         self.interval = interval
         self.fast_interval = fast_interval
         self._name = name
+        self._once = once
         self._fast = False
         self._paused = True
         self._stop = threading.Event()
@@ -119,5 +122,8 @@ class Sampler:
             except Exception:  # a failing consumer must not kill sampling
                 log.exception("hardware sample callback failed")
             self.samples += 1
+            if self._once:
+                self._paused = True
+                continue
             self._wake.wait(self.current_interval)
             self._wake.clear()

@@ -2,9 +2,10 @@
 
 It answers the questions one asks while a local model runs on a shared box over SSH: will the
 next reply fit in memory, is the GPU busy, how fast is this reply going, and how far is that
-from what the memory bandwidth allows. Hardware is sampled by `tui.hardware.Sampler` on its own
-thread and arrives here as `GaugesPane.Sampled` messages; reply figures come from the app
-through the public methods below. Every string from the system (GPU names, error reasons) is
+from what the memory bandwidth allows. Hardware is sampled on a thread of the app's
+`tui.hardware.HardwareService` and arrives here as `HardwareSampled` messages (so does the CPU
+bandwidth, measured once for the whole app); reply figures come from the app through the public
+methods below. Every string from the system (GPU names, error reasons) is
 drawn as text, never parsed as markup. Sized for a side column: readable from 24 to 40 columns
 and from about 10 rows, in ASCII and in 16 colours.
 """
@@ -19,22 +20,17 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.events import Hide, Resize, Show
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.worker import Worker
 
 from tui.hardware import (
     DEFAULT_INTERVAL_S,
     GENERATING_INTERVAL_S,
-    HardwareProbe,
+    HardwareService,
     HardwareSnapshot,
-    Sampler,
     bytes_per_param,
     bytes_per_token,
-    cpu_bandwidth,
     decode_bound_tps,
-    read_cached_cpu_bandwidth,
 )
 from tui.hardware.snapshot import GpuSnapshot
 from tui.store.session import ReplyStats
@@ -58,6 +54,7 @@ from tui.widgets.gauge_text import (
     sparkline,
     wrap_words,
 )
+from tui.widgets.hardware_feed import CpuBandwidthKnown, HardwareSampled, post_to
 
 if TYPE_CHECKING:
     from tui.engine.backend import ModelInfo
@@ -99,8 +96,8 @@ class GaugesPane(Widget):
     """Hardware and speed gauges for the side column.
 
     Args:
-        probe: a shared HardwareProbe (the model picker can use the same one for bandwidth);
-            None makes the pane create and close its own.
+        hardware: the app's HardwareService (shared with the model picker: one probe, one
+            bandwidth measurement); None makes the pane create and close its own.
         interval: seconds between samples when idle.
         fast_interval: seconds between samples while generating or loading.
         ascii_only: draw with ASCII only; None guesses from the terminal encoding.
@@ -124,22 +121,9 @@ class GaugesPane(Widget):
 
     ascii_only: reactive[bool] = reactive(False, init=False)
 
-    class Sampled(Message):
-        """A hardware snapshot arrived (posted from the sampler thread, handled on the UI
-        thread). It bubbles, so the app may show a figure elsewhere, e.g. the status line."""
-
-        def __init__(self, snapshot: HardwareSnapshot) -> None:
-            super().__init__()
-            self.snapshot = snapshot
-
-    class _CpuBandwidthKnown(Message, bubble=False):
-        def __init__(self, value: float | None) -> None:
-            super().__init__()
-            self.value = value
-
     def __init__(
         self,
-        probe: HardwareProbe | None = None,
+        hardware: HardwareService | None = None,
         *,
         interval: float = DEFAULT_INTERVAL_S,
         fast_interval: float = GENERATING_INTERVAL_S,
@@ -149,10 +133,10 @@ class GaugesPane(Widget):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._owns_probe = probe is None
-        self.probe = probe or HardwareProbe()
-        self.sampler = Sampler(
-            self.probe, self._deliver, interval=interval, fast_interval=fast_interval
+        self._owns_hardware = hardware is None
+        self.hardware = hardware or HardwareService()
+        self.sampler = self.hardware.sampler(
+            post_to(self, HardwareSampled), interval=interval, fast_interval=fast_interval
         )
         self.set_reactive(
             GaugesPane.ascii_only, _prefers_ascii() if ascii_only is None else ascii_only
@@ -238,17 +222,10 @@ class GaugesPane(Widget):
 
     def on_unmount(self) -> None:
         self.sampler.stop(timeout=1.0)
-        if self._owns_probe:
-            self.probe.close(timeout=1.0)
+        if self._owns_hardware:
+            self.hardware.close(timeout=1.0)
 
-    def _deliver(self, snapshot: HardwareSnapshot) -> None:
-        # Sampler thread: post_message is thread-safe; the loop may be gone at exit.
-        try:
-            self.post_message(self.Sampled(snapshot))
-        except RuntimeError:
-            pass
-
-    def on_gauges_pane_sampled(self, message: Sampled) -> None:
+    def on_hardware_sampled(self, message: HardwareSampled) -> None:
         snap = message.snapshot
         self.snapshot = snap
         # Histories advance at the idle cadence even while sampling fast, so a sparkline's
@@ -375,43 +352,21 @@ class GaugesPane(Widget):
     def _ensure_cpu_bandwidth(self) -> None:
         if self._cpu_bw_state in ("known", "measuring"):
             return
-        cached = read_cached_cpu_bandwidth()
-        if cached:
-            self._cpu_bw, self._cpu_bw_state = cached, "known"
+        known = self.hardware.known_cpu_bandwidth()
+        if known:
+            self._cpu_bw, self._cpu_bw_state = known, "known"
             return
         if self._generating:
             # Measuring saturates memory for a fraction of a second: not during a reply.
             self._cpu_bw_state = "deferred"
             return
         self._cpu_bw_state = "measuring"
-        self.run_worker(
-            self._measure_cpu_bandwidth,
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-            group="gauges-bandwidth",
-            name="measure CPU bandwidth",
-        )
+        self.hardware.measure_cpu_bandwidth(post_to(self, CpuBandwidthKnown))
 
-    def _measure_cpu_bandwidth(self) -> None:
-        try:
-            value = cpu_bandwidth()
-        except Exception:
-            value = None
-        try:
-            self.post_message(self._CpuBandwidthKnown(value))
-        except RuntimeError:
-            pass
-
-    def on_gauges_pane__cpu_bandwidth_known(self, message: _CpuBandwidthKnown) -> None:
+    def on_cpu_bandwidth_known(self, message: CpuBandwidthKnown) -> None:
         self._cpu_bw = message.value
         self._cpu_bw_state = "known" if message.value else "failed"
         self._refresh("roofline")
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # Our measuring worker is our business: keep its state changes from the app's handler.
-        if event.worker.group == "gauges-bandwidth":
-            event.stop()
 
     def _bandwidth(self) -> tuple[float | None, str]:
         """(bytes/s, what it is or why unknown) for the device the model runs on."""

@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
-from textual.widgets._markdown import MarkdownStream
+from textual.widgets.markdown import MarkdownStream
 
 from tui.store.session import Message, ReplyStats
 from tui.text import visible

@@ -217,7 +217,6 @@ class ModelPicker(Widget):
             post_to(self, HardwareSampled),
             interval=refresh_s if refresh_s > 0 else REFRESH_S,
             once=refresh_s <= 0,
-            name="tchat-picker-sampler",
         )
         self.catalog: Catalog | None = None
         self.scan_error: str | None = None

@@ -7,6 +7,11 @@ streamed reply grows a line every second or so; that second pass was about 5 ms 
 Python each time (measured with a scripted stream at 15 tok/s), and the UI thread shares the
 GIL with generate. A widget that cannot scroll has no use for its virtual size beyond what the
 layout that just ran computed, so `OneLayout` records it without asking for another.
+
+`Widget._size_updated` is private Textual, and no public hook runs at that point: the override
+is kept for what it saves (bench/stream_render_scaling.py, bench/app_vs_generate.py), with
+Textual pinned to the tested minor release and its signature checked by
+tests/unit/test_textual_private_hooks.py, so an upgrade fails there rather than misdrawing.
 """
 
 from __future__ import annotations

@@ -143,7 +143,9 @@ class PromptInput(TextArea):
 
     # ---- keys ----------------------------------------------------------------------------
 
-    async def _on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
+        # Textual calls this before TextArea's own key handler (it walks the classes from this
+        # one down): a key handled here prevents the default; any other falls through to it.
         if event.key == "enter":
             event.stop()
             event.prevent_default()
@@ -169,7 +171,6 @@ class PromptInput(TextArea):
                 event.stop()
                 event.prevent_default()
                 return
-        await super()._on_key(event)
 
     # ---- external editor -----------------------------------------------------------------
 

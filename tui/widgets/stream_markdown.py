@@ -9,6 +9,11 @@ change: `StreamParagraph` then repaints itself only; when it does need a line it
 spare ones, so the next lines cost no layout either. Every block lays the screen out once per
 resize, not twice (one_layout.py). A reply's Markdown also reuses one parser for its appends
 instead of building a new one (a third of a millisecond) on every batch.
+
+Public Textual API throughout (`get_block_class`, `parser_factory`, `set_content`/`update`)
+but for one name: `MarkdownParagraph` lives in the private `textual.widgets._markdown` and is
+subclassed, so that the CSS aimed at it and its in-place update on append still apply.
+tests/unit/test_textual_private_hooks.py checks it (and one_layout's hook) on every run.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from markdown_it import MarkdownIt
 from textual.await_complete import AwaitComplete
 from textual.content import Content
 from textual.geometry import Size
+from textual.visual import VisualType
 from textual.widget import AwaitMount, Widget
-from textual.widgets import Markdown
-from textual.widgets._markdown import MarkdownParagraph
+from textual.widgets._markdown import MarkdownParagraph  # private: see the module docstring
+from textual.widgets.markdown import Markdown, MarkdownBlock
 
 from tui.widgets.one_layout import OneLayout, one_layout
 
@@ -49,6 +55,7 @@ class StreamParagraph(MarkdownParagraph, OneLayout):
     segment; the reply's final render builds new paragraphs."""
 
     _held = 0  # lines this paragraph keeps for its text while a reply writes into it
+    _in_place = False  # set_content is repainting the text without a layout
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(super().get_content_height(container, viewport, width), self._held)
@@ -61,12 +68,19 @@ class StreamParagraph(MarkdownParagraph, OneLayout):
         if not width or not self.is_mounted:
             super().set_content(content)
             return
-        self._content = content
-        self.update(content, layout=False)  # repaints, and forgets the cached height
+        self._in_place = True
+        try:
+            super().set_content(content)  # keeps the content, then `update`s: below
+        finally:
+            self._in_place = False
         lines = super().get_content_height(self.size, self.size, width)
         if lines > height:
             self._held = lines + SPARE_LINES
             self.refresh(layout=True)
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        # Within set_content, above: repaint (and forget the cached height), no layout.
+        super().update(content, layout=layout and not self._in_place)
 
     def release(self) -> None:
         """Give back the spare lines."""
@@ -75,26 +89,36 @@ class StreamParagraph(MarkdownParagraph, OneLayout):
             self.refresh(layout=True)
 
 
+# Every block lays the screen out once per resize (one_layout.py); paragraphs stream cheaply.
+_BLOCKS: dict[str, type[MarkdownBlock]] = {
+    **{name: one_layout(block) for name, block in Markdown.BLOCKS.items()},
+    "paragraph_open": StreamParagraph,
+}
+
+
 class StreamMarkdown(Markdown, OneLayout):
     """Textual's Markdown with `StreamParagraph`s, blocks that lay the screen out once per
     resize (see one_layout.py), and a parser shared by appends."""
 
-    BLOCKS = {
-        **{name: one_layout(block) for name, block in Markdown.BLOCKS.items()},
-        "paragraph_open": StreamParagraph,
-    }
+    _updating = False  # `update` is asking for its parser
 
     def __init__(self, markdown: str | None = None, **kwargs: object) -> None:
-        super().__init__(markdown, parser_factory=_append_parser, **kwargs)  # type: ignore[arg-type]
+        super().__init__(markdown, parser_factory=self._stream_parser, **kwargs)  # type: ignore[arg-type]
+
+    def _stream_parser(self) -> MarkdownIt:
+        # `update` parses in a thread of the executor: it gets a parser of its own (it asks
+        # before it returns, on this thread); appends share one.
+        return MarkdownIt("gfm-like") if self._updating else _append_parser()
 
     def update(self, markdown: str) -> AwaitComplete:
-        # `update` parses in a thread of the executor: give it a parser of its own (the base
-        # class makes one when there is no factory; it does so before this returns).
-        factory, self._parser_factory = self._parser_factory, None
+        self._updating = True
         try:
             return super().update(markdown)
         finally:
-            self._parser_factory = factory
+            self._updating = False
+
+    def get_block_class(self, block_name: str) -> type[MarkdownBlock]:
+        return _BLOCKS[block_name]
 
     def mount_all(
         self,
