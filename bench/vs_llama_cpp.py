@@ -27,9 +27,9 @@ from bench._model import (
     greedy_answer,
 )
 from bench._model import backend as default_backend
-from tui.engine import default_model
 from tui.engine.backend import LoadSpec
 from tui.engine.transformers_backend import TransformersBackend
+from tui.models import default_model
 
 NAME = "vs_llama_cpp"
 

@@ -54,6 +54,6 @@ def tiny_model_no_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def default_model_dir() -> Path:
     """The real default model, converted once into the test cache."""
-    from tui.engine import default_model
+    from tui.models import default_model
 
     return default_model.ensure_converted()

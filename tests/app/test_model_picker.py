@@ -20,10 +20,10 @@ from textual.widgets import Static
 from tests.helpers import hf_cache
 from tests.helpers.tiny_models import build_model
 from tui.engine.assisted import PROMPT_LOOKUP
-from tui.engine.catalog import Catalog, list_models
-from tui.engine.estimates import estimate
-from tui.engine.model_facts import format_bytes
 from tui.hardware import CpuSnapshot, HardwareService, HardwareSnapshot
+from tui.models.catalog import Catalog, list_models
+from tui.models.estimates import estimate
+from tui.models.units import format_bytes
 from tui.widgets.model_choice import ChoiceRow
 from tui.widgets.model_picker import ModelPicker
 

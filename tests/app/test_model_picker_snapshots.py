@@ -13,9 +13,9 @@ from textual.widgets import Static
 
 from tests.app.test_model_picker import CpuOnlyProbe
 from tests.snapshots.fixed_hardware import FixedProbe
-from tui.engine.catalog import Catalog, CatalogEntry
-from tui.engine.model_facts import ModelFacts, MoEInfo
 from tui.hardware import HardwareService
+from tui.models.catalog import Catalog, CatalogEntry
+from tui.models.facts import ModelFacts, MoEInfo
 from tui.widgets.model_choice import ChoiceRow
 from tui.widgets.model_picker import ModelPicker
 

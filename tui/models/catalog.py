@@ -3,7 +3,7 @@
 The picker lists everything already on this machine, so choosing a model never means
 remembering an id. `list_models` gathers the bundled default, every causal LM in the HF cache,
 and folders / .gguf files in the configured `model_dirs`; `describe` does the same for one
-typed id or path. Each entry carries `ModelFacts` read from headers only (see `model_facts`),
+typed id or path. Each entry carries `ModelFacts` read from headers only (see `facts`),
 so listing 50 models takes a fraction of a second. Pure blocking I/O: run it in a thread worker.
 Nothing here touches the network: a typed hub id that is not cached is described as unknown.
 """
@@ -17,18 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tui.engine import default_model
-from tui.engine.backend import EngineError
-from tui.engine.model_facts import (
-    FactsError,
-    ModelFacts,
-    facts_from_folder,
-    facts_from_gguf,
-    format_bytes,
-    format_params,
-    gguf_display_name,
-    is_secondary_shard,
-)
+from tui.models import default_model
+from tui.models.errors import CatalogError, FactsError
+from tui.models.facts import ModelFacts, format_params
+from tui.models.folder_facts import facts_from_folder
+from tui.models.gguf_header import facts_from_gguf, gguf_display_name, is_secondary_shard
+from tui.models.units import format_bytes
 
 SourceKind = Literal["bundled", "hf-cache", "folder", "gguf", "typed"]
 KIND_ORDER: dict[str, int] = {"bundled": 0, "hf-cache": 1, "folder": 2, "gguf": 3, "typed": 4}
@@ -159,7 +153,7 @@ def bundled_entry() -> CatalogEntry:
         return _folder_entry(folder, "bundled", mid, name)
     try:
         gguf = default_model.gguf_path()
-    except EngineError as exc:
+    except CatalogError as exc:
         return CatalogEntry(mid, name, "bundled", None, error=exc.message, hint=exc.hint)
     entry = _gguf_entry(gguf, "bundled", mid)
     return CatalogEntry(mid, name, "bundled", gguf, entry.facts, error=entry.error)
