@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from dataclasses import replace
 from functools import partial
@@ -33,6 +32,7 @@ from tui.engine.pump import Pacer, pump
 from tui.engine.registry import make_backend
 from tui.hardware import HardwareProbe, HardwareService
 from tui.launch import LaunchConfig, load_spec_for, sessions_dir_for
+from tui.lifeline import lifeline
 from tui.message_actions import MessageActions
 from tui.messages import (
     ModelLoaded,
@@ -44,6 +44,7 @@ from tui.messages import (
     SessionSaved,
     SessionSaveFailed,
 )
+from tui.safe_driver import guard as guard_driver
 from tui.screen_actions import ScreenActions
 from tui.store import SessionLoadError, SessionStore
 from tui.store.autosave import Autosaver
@@ -156,6 +157,10 @@ class TchatApp(MessageActions, ScreenActions):
         if not markup:  # control characters in an error must not reach the terminal
             message, title = visible(message), visible(title)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def get_driver_class(self):  # noqa: ANN201 - Textual's own signature
+        """Textual's driver, kept from hanging on a closed terminal (tui/safe_driver.py)."""
+        return guard_driver(super().get_driver_class())
 
     def get_line_filters(self):  # noqa: ANN201 - Textual's own signature
         return themes.no_color_filters(self, super().get_line_filters())
@@ -589,18 +594,13 @@ class TchatApp(MessageActions, ScreenActions):
         self.autosaver.save_now(session)
 
     def _install_signal_handlers(self) -> None:
-        """SIGHUP (the SSH connection dropped) and SIGTERM save the chat before exiting."""
-        try:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, self._on_terminate_signal)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread (tests) or no such signals (Windows)
+        """SIGHUP, SIGTERM or a closed terminal: save, then exit, within seconds (lifeline)."""
+        lifeline.attach(self.save_now, self._on_terminate_signal, asyncio.get_running_loop())
 
     def _on_terminate_signal(self) -> None:
+        """The lifeline has saved the chat: stop the reply and leave."""
         if self.chat.generating:
             self.chat.stop()
-        self.save_now()
         self.exit()
 
     # ---- actions -------------------------------------------------------------------------

@@ -124,10 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     from tui.lifeline import lifeline
 
     lifeline.install()  # before Textual and torch: a closed terminal always ends tchat
+    from tui.lifeline import lifeline
+
+    lifeline.install()  # before Textual and torch: a closed terminal always ends tchat
     from tui.app import TchatApp  # deferred: keeps --help and argument errors instant
 
     app = TchatApp(launch)
     app.run()
+    lifeline.finish()  # leaving on a signal or a lost terminal: saved, gone now
     lifeline.finish()  # leaving on a signal or a lost terminal: saved, gone now
     return app.return_code or 0
 

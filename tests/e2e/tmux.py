@@ -82,6 +82,19 @@ class Terminal:
     def pane_pid(self) -> int:
         return int(self._tmux("display-message", "-p", "#{pane_pid}").stdout.strip())
 
+    def app_pid(self, timeout: float = 10.0) -> int:
+        """The tchat process: the child of the pane's shell."""
+        shell = self.pane_pid()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+            for child in children:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                if b"tchat" in cmdline:
+                    return int(child)
+            time.sleep(0.02)
+        raise AssertionError("tchat process not found under the tmux pane")
+
     def kill_server(self) -> None:
         """Like a dropped SSH connection: the terminal goes away and the app gets SIGHUP."""
         self._tmux("kill-server", check=False)
@@ -103,3 +116,53 @@ def app_env(home: Path, cache: Path) -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+# ---- processes, from /proc (Linux): is it still there, what did it start, what does it burn
+
+
+def alive(pid: int) -> bool:
+    """The process exists and has not exited (a zombie has: nobody may be left to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process descended from it, now."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+            parents.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, []))
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_gone(pids: list[int], timeout: float) -> float | None:
+    """Seconds until every one of `pids` has exited, or None if some are still there."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if not any(alive(pid) for pid in pids):
+            return time.monotonic() - start
+        time.sleep(0.01)
+    return None

@@ -7,7 +7,6 @@ did with them (pane title, paste buffers).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from tests.conftest import TEST_CACHE
@@ -28,8 +27,10 @@ class FakeTerminal(Terminal):
         super().__init__(env, width=width, height=height)
         self.home = home
 
-    def start_app(self, *args: str) -> None:
-        self.start([str(TCHAT), "--backend", "fake", "--device", "cpu", *args])
+    def start_app(self, *args: str, setsid: bool = False) -> None:
+        """`setsid`: in a session of its own, so closing the terminal sends it no SIGHUP."""
+        prefix = ["setsid"] if setsid else []
+        self.start([*prefix, str(TCHAT), "--backend", "fake", "--device", "cpu", *args])
         # Let applications set tmux's paste buffers and pane title, as many users' configs do
         # (the default `external` would hide an OSC 52 write from the check on buffers).
         self._tmux("set-option", "-g", "set-clipboard", "on")
@@ -38,19 +39,6 @@ class FakeTerminal(Terminal):
     def capture_output(self, log: Path) -> None:
         """Append every byte the app writes to the terminal to `log` (tmux pipe-pane)."""
         self._tmux("pipe-pane", "-o", f"cat >> {log}")
-
-    def app_pid(self, timeout: float = 10.0) -> int:
-        """The tchat process: the child of the pane's shell."""
-        shell = self.pane_pid()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
-            for child in children:
-                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-                if b"tchat" in cmdline:
-                    return int(child)
-            time.sleep(0.05)
-        raise AssertionError("tchat process not found under the tmux pane")
 
     def pane_title(self) -> str:
         return self._tmux("display-message", "-p", "#{pane_title}", check=False).stdout.strip()
