@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tui.engine.backend import EngineError
 from tui.chat.context import dropped_note, fit_to_context
+from tui.engine.backend import EngineError
 
 SYSTEM = {"role": "system", "content": "sys"}
 

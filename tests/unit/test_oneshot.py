@@ -197,7 +197,7 @@ def test_the_option_is_parsed() -> None:
 
 
 def test_one_shot_mode_imports_no_textual() -> None:
-    loaded = _modules_after("import tui.oneshot, tui.clipboard, tui.engine.context")
+    loaded = _modules_after("import tui.oneshot, tui.clipboard, tui.chat.context")
     assert not any(m == "textual" or m.startswith("textual.") for m in loaded)
 
 
