@@ -32,7 +32,9 @@ The first of those wakes the watchdog thread, which runs a bounded exit:
    finishes: the process is gone after saving, whatever Textual does. A second signal skips
    the wait (after the save, if one is under way).
 
-Exit status: 0 when the chat is on disk (or there was nothing to save), 1 when saving failed.
+Whatever happens, the process is gone SAVE_BOUND_S after the trigger at the latest.
+Exit status: 0 when the chat is on disk (or there was nothing to save), 1 when saving failed
+(a signal in the first fraction of a second, before `install()`, ends it as signals do: 143).
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ class Lifeline:
             self._tty_attrs = termios.tcgetattr(0)
         self.installed = True
         for sig in (signal.SIGHUP, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup: a closed pty still ends it
+                signal.signal(sig, self._on_signal)
         threading.Thread(target=self._watchdog, name="tchat-lifeline", daemon=True).start()
         threading.Thread(target=self._watch_hangup, name="tchat-hangup", daemon=True).start()
 
