@@ -27,6 +27,7 @@ from tui import themes
 from tui.chat import Chat, ChatRefused, ReplyInFlight
 from tui.chat.context import dropped_note
 from tui.config import Config, ConfigError, load_config
+from tui.download_actions import DownloadActions
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo
 from tui.engine.pump import Pacer, pump
 from tui.engine.registry import make_backend
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 STREAM_SAVE_INTERVAL_S = 3.0
 
 
-class TchatApp(MessageActions, ScreenActions):
+class TchatApp(DownloadActions, MessageActions, ScreenActions):
     """Chat with a local model; every session saved as it goes."""
 
     CSS_PATH = "app.tcss"
@@ -279,7 +280,10 @@ class TchatApp(MessageActions, ScreenActions):
 
     def _start_load(self, spec: LoadSpec) -> None:
         """Load `spec`; a change of draft alone keeps the model and swaps only the draft.
-        The model in use keeps answering until the new one is ready, and stays if it fails."""
+        The model in use keeps answering until the new one is ready, and stays if it fails.
+        A hub model not in the cache is downloaded first, once the user confirms."""
+        if self.download_first(spec):
+            return  # download_actions.py starts this load again when the download is done
         self._requested_spec = spec
         loaded = self.loaded_spec
         same_model = loaded is not None and replace(spec, draft=None) == replace(loaded, draft=None)
@@ -606,12 +610,15 @@ class TchatApp(MessageActions, ScreenActions):
     # ---- actions -------------------------------------------------------------------------
 
     def action_stop(self) -> None:
-        """Esc: stop the reply; else cancel an edit; else go back to the prompt."""
+        """Esc: stop the reply; else cancel a download; else cancel an edit; else go back to
+        the prompt."""
         outcome = self.chat.stop()
         if outcome == "stopping":
             self.status.activity = "stopping…"
         elif outcome == "dropped":  # it was waiting for the model: it ends here, unwritten
             self.call_later(self._end_reply, ReplyStats(stop_reason="cancelled"), None)
+        elif self.cancel_download():
+            pass
         elif not self.cancel_edit():
             self.query_one(PromptInput).focus()
 

@@ -88,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer TEXT on stdout without the full-screen app, and save the chat; "
         "'-' reads the prompt from stdin, as does piping into tchat (echo hi | tchat)",
     )
+    p.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="with -p: download a hub model that is not cached yet without asking "
+        "(the app asks in a dialog instead)",
+    )
     p.add_argument("-V", "--version", action="version", version=f"tchat {__version__}")
     return p
 
@@ -112,6 +119,7 @@ def parse_args(argv: list[str] | None = None) -> LaunchConfig:
         fast={True: "on", False: "off", None: "auto"}[ns.fast],
         config_path=ns.config,
         prompt=ns.prompt,
+        yes=ns.yes,
     )
 
 

@@ -37,6 +37,7 @@ class LaunchConfig:
     fast: str = "auto"  # static KV cache + torch.compile: auto (where it pays) | on | off
     config_path: Path | None = None
     prompt: str | None = None  # -p: answer this one prompt on stdout, no full-screen app
+    yes: bool = False  # --yes: -p downloads a hub model that is not cached without asking
 
 
 def sessions_dir_for(launch: LaunchConfig, config: Config) -> Path:

@@ -11,7 +11,8 @@ while a model loads on a terminal, errors, notes) goes to stderr, so stdout is o
 
 Exit codes:
     0    the reply was written and saved
-    1    the model could not be loaded, or generation failed (a partial reply is still saved)
+    1    the model could not be loaded or downloaded (a hub model not cached needs --yes), or
+         generation failed (a partial reply is still saved)
     2    usage: no prompt given (empty -p, nothing on stdin)
     3    session: the one to resume cannot be found or read, or the chat could not be saved
     130  interrupted with ctrl+c (the partial reply is saved, marked as stopped)
@@ -166,6 +167,17 @@ def run_oneshot(
         return EXIT_USAGE
 
 
+def _download(model: str, yes: bool, err: TextIO, progress: _Progress) -> None:
+    """A hub model not in the cache: its plan, then (with --yes) the download (see
+    oneshot_download.py); ctrl+c keeps the partial files and exits 130."""
+    from tui.oneshot_download import Refused, ensure_downloaded
+
+    try:
+        ensure_downloaded(model, yes, err, progress.live, _say)
+    except Refused as refused:
+        raise _Failed(EXIT_ERROR, str(refused)) from None
+
+
 def _load(backend: Backend, spec: LoadSpec, progress: _Progress) -> ModelInfo:
     try:
         info = backend.load(spec, progress)
@@ -193,7 +205,10 @@ def _answer(
 ) -> int:
     # One reply ends long before a background compile (a minute or more on a CPU) would pay.
     backend = backend or make_backend(launch.backend, one_reply_fast_mode(launch.fast))
-    info = _load(backend, load_spec_for(launch, config, session), progress)
+    spec = load_spec_for(launch, config, session)
+    if backend.capabilities.hub_models:
+        _download(spec.model, launch.yes, err, progress)
+    info = _load(backend, spec, progress)
     if info.quantization_note:
         _say(err, info.quantization_note)
     saves: list[bool] = []

@@ -106,6 +106,9 @@ class Capabilities:
     prompt_text: bool = False  # render_prompt() and token_ids(), for the prompt inspector
     local_hardware: bool = True  # runs on this machine: its gauges show the engine's hardware
     compiled_path: bool = False  # speed_path() says when replies run compiled
+    # load() takes Hugging Face hub ids and reads them from the local HF cache: the app
+    # downloads one that is not there first, with progress (tui/models/download.py).
+    hub_models: bool = False
 
 
 class Backend(ABC):

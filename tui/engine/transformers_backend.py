@@ -150,6 +150,7 @@ class TransformersBackend(Backend):
         prompt_text=True,
         local_hardware=True,
         compiled_path=True,
+        hub_models=True,
     )
     load_options = TRANSFORMERS_OPTIONS
 

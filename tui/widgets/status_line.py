@@ -19,9 +19,11 @@ class StatusLine(Static):
     model: reactive[str] = reactive("no model")
     detail: reactive[str] = reactive("")  # device · dtype
     activity: reactive[str] = reactive("")  # loading…, 14.2 tok/s, error
+    # A model downloading beside the chat: "Qwen3-8B: 3/9 files · 4.10 of 16.4 GB · 52 MB/s"
+    download: reactive[str] = reactive("")
     context: reactive[str] = reactive("")
     saved: reactive[str] = reactive("")
 
     def render(self) -> Content:
-        parts = [self.model, self.detail, self.activity, self.context, self.saved]
+        parts = [self.model, self.detail, self.activity, self.download, self.context, self.saved]
         return Content(visible(" · ".join(p for p in parts if p)))
