@@ -155,6 +155,8 @@ class RemoteBackend(Backend):
         endpoint = spec.endpoint
         if endpoint is None:
             raise EngineError("The remote engine needs an endpoint.", "Pass --endpoint URL.")
+        if endpoint.problem:
+            raise EngineError(endpoint.problem, endpoint.problem_hint)
         report = progress or (lambda _m, _f: None)
         started = time.perf_counter()
         report(f"Connecting to {endpoint.label}…", None)
@@ -225,6 +227,9 @@ class RemoteBackend(Backend):
             notes.append(ESTIMATE_NOTE[0].upper() + ESTIMATE_NOTE[1:] + ".")
         if not server.continuation:
             notes.append(f"{server.label} cannot carry on a stopped reply (+): regenerate instead.")
+        sampling = server.sampling_note(GenerationSettings())  # what it does with tchat's own
+        if sampling:
+            notes.append(sampling[0].upper() + sampling[1:])
         link = _Link(conn, endpoint, key, server, model_id, names, tokenize)
         old, self._link = self._link, link
         if old is not None:
@@ -249,11 +254,6 @@ class RemoteBackend(Backend):
             server_note=" ".join(notes) or None,
         )
         return self.info
-
-    def sampling_note(self, settings: GenerationSettings) -> str:
-        """What the server does with `settings` that they do not say ("" nothing)."""
-        link = self._link
-        return link.server.sampling_note(settings) if link else ""
 
     def unload(self) -> None:
         link, self._link = self._link, None

@@ -85,7 +85,11 @@ class Server:
                 "do_sample: otherwise it decodes greedily, whatever the temperature"
             )
         if dropped:
-            bits.append(f"it does not take {', '.join(dropped)}, so tchat does not send them")
+            names = " or ".join(dropped) if len(dropped) < 3 else ", ".join(dropped)
+            if self.kind == "openai":
+                bits.append(f"{names} are not in the OpenAI API: tchat does not send them")
+            else:
+                bits.append(f"it does not take {names}, so tchat does not send them")
         return f"{'; '.join(bits)}." if bits else ""
 
 
