@@ -108,6 +108,8 @@ class DownloadActions(ChatHost):
         self._download_spec = spec
         self._download_cancel = threading.Event()
         self._download_last = None
+        if self.status.activity.startswith("ready ("):
+            self.status.activity = "ready"  # room in the line for the download's figures
         self.status.download = f"{repo}: asking the hub what to download…"
         self._plan_download(spec, repo, self._download_cancel)
         return True
