@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from tui.engine.backend import ModelInfo
+from tui.engine.backend import Backend, ModelInfo
 from tui.store.session import ReplyStats
 
 
@@ -24,6 +24,8 @@ class ModelLoadProgressed(Message):
 @dataclass
 class ModelLoaded(Message):
     info: ModelInfo
+    # The engine that loaded it, when the load switched engines (a served model, and back).
+    backend: Backend | None = None
 
 
 @dataclass
@@ -43,10 +45,11 @@ class ReplyStarted(Message):
 class ReplyChunked(Message):
     """A batch of reply text, with the token count and timings so far."""
 
-    text: str
+    text: str  # a `Thinking` when it is the reply's thinking
     new_tokens: int
     elapsed_s: float
     ttft_s: float | None
+    thinking_tokens: int = 0  # how many of new_tokens were thinking
 
 
 @dataclass

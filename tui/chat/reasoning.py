@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Iterator
 
-from tui.engine.backend import Thinking
+from tui.engine.backend import Counted, Thinking
 from tui.engine.chat_format import ChatFormat
 from tui.store.session import ReplyStats
 
@@ -54,10 +54,14 @@ class TagParser:
     """`<think>…</think>` before the answer. States: start (nothing but whitespace yet),
     inside (thinking), after (thinking closed, blank lines before the answer), answer."""
 
-    def __init__(self, inside: bool = False, answering: bool = False) -> None:
+    def __init__(
+        self, inside: bool = False, answering: bool = False, resumed: bool = False
+    ) -> None:
         self.state = "answer" if answering else ("inside" if inside else "start")
         self._held = ""
-        self._lead = inside  # strip the blank lines that open the thinking
+        # Strip the blank lines that open the thinking; not in a continued one, where the
+        # first piece goes on from the last word ("greets" + " me.").
+        self._lead = inside and not resumed
 
     @property
     def thinking(self) -> bool:
@@ -239,7 +243,9 @@ def make_parser(
         return HarmonyParser("analysis" if carried_thinking else None)
     if carried_answer:
         return TagParser(answering=True)
-    return TagParser(inside=carried_thinking or prompt_opens_thinking(prompt_tail))
+    if carried_thinking:
+        return TagParser(inside=True, resumed=True)
+    return TagParser(inside=prompt_opens_thinking(prompt_tail))
 
 
 def split_reply(
@@ -252,7 +258,9 @@ def split_reply(
             was = parser.thinking
             pieces = parser.feed(chunk)
             if was or parser.thinking or any(isinstance(p, Thinking) for p in pieces):
-                stats.thinking_tokens = stats.new_tokens
+                # Counted text carries the exact count; else the engine's live figure.
+                tokens = chunk.tokens if isinstance(chunk, Counted) else stats.new_tokens
+                stats.thinking_tokens = tokens
                 stats.thinking_s = time.perf_counter() - started
             yield from pieces
         yield from parser.finish()

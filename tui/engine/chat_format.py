@@ -56,7 +56,8 @@ class ChatFormat:
         return choice
 
 
-NO_THINKING = ChatFormat()
+_NO_THINKING_NOTE = "This model does not think before it answers (its template has no thinking)."
+NO_THINKING = ChatFormat(note=_NO_THINKING_NOTE)
 
 
 def detect(source: str, render: RenderFn) -> ChatFormat:
@@ -88,7 +89,7 @@ def detect(source: str, render: RenderFn) -> ChatFormat:
             else "This model's template has no thinking switch."
         )
     elif reasoning == "none" and switch is None:
-        note = "This model does not think before it answers (its template has no thinking)."
+        note = _NO_THINKING_NOTE
     history_key = None
     if "reasoning_content" in source:
         history_key = "reasoning_content"

@@ -63,17 +63,24 @@ def encode(
     continue_final: bool = False,
 ) -> Any:
     """Token ids (a BatchEncoding of tensors). With `continue_final`, the last message is an
-    unfinished reply: the prompt up to a new reply, then its text exactly as it stands (with
-    any thinking the chat core wrote back in the model's own shape). Templates would rewrite
-    a final assistant turn (Qwen3 adds an empty think block to it), so it is not theirs."""
+    unfinished reply. For a reasoning template it is the prompt up to a new reply, then the
+    reply's text exactly as it stands (the chat core wrote its thinking back in the model's
+    own shape): those templates rewrite a final assistant turn (Qwen3 adds an empty think
+    block to it). Other templates continue their own final turn, as transformers does."""
     messages, kwargs = chat_format.template_inputs(messages, fmt, thinking)
-    if continue_final and messages and messages[-1]["role"] == "assistant":
+    raw = fmt is not None and fmt.thinks
+    if continue_final and raw and messages and messages[-1]["role"] == "assistant":
         head = _render(tokenizer, messages[:-1], **kwargs)
         return tokenizer(
             head + messages[-1]["content"], add_special_tokens=False, return_tensors="pt"
         )
     return tokenizer.apply_chat_template(
-        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True, **kwargs
+        messages,
+        add_generation_prompt=not continue_final,
+        continue_final_message=continue_final,
+        return_tensors="pt",
+        return_dict=True,
+        **kwargs,
     )
 
 

@@ -12,6 +12,10 @@ thread's CPU time between two batches) and the pacer spaces batches so that draw
 box (bench/app_vs_generate.py measures the effect on decode speed). Most of a batch's cost is a
 frame and, once a line fills, a layout, so a longer interval buys generate more time than the
 same text split finer.
+
+Thinking and answer stay apart: a batch that holds both is handed over as two emits, a
+`Thinking` run then a plain one, in the order they came (once or twice a reply, at the
+turn from thinking to answer), so the UI never has to tell them apart again.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from tui.engine.backend import Reply
+from tui.engine.backend import Reply, Thinking
 
-# emit(text_since_last_flush, new_tokens_so_far, seconds_since_start, ttft_or_None).
+# emit(text_since_last_flush, new_tokens_so_far, seconds_since_start, ttft_or_None); the text
+# is a `Thinking` when it is the reply's thinking.
 # Token counts come from `reply.stats`, which backends update live: a text delta from the
 # streamer is often several tokens (it holds text back until a word is complete).
 EmitFn = Callable[[str, int, float, "float | None"], object]
@@ -72,22 +77,38 @@ def pump(reply: Reply, emit: EmitFn, pacer: Pacer | None = None) -> str:
         pacer = Pacer.fixed(UPDATE_INTERVAL_S)
     started = time.perf_counter()
     parts: list[str] = []
-    pending: list[str] = []
+    pending: list[str] = []  # the run being collected: all thinking or all answer
+    runs: list[str] = []  # finished runs of this batch (a turn between thinking and answer)
+    thinking = False
     stats = reply.stats
     last_flush = started
+
+    def flush(now: float) -> None:
+        if pending:
+            runs.append(_joined(pending, thinking))
+            pending.clear()
+        for run in runs:
+            parts.append(run)
+            emit(run, stats.new_tokens, now - started, stats.ttft_s)
+        runs.clear()
+
     try:
         for delta in reply:
+            if isinstance(delta, Thinking) is not thinking:
+                if pending:
+                    runs.append(_joined(pending, thinking))
+                    pending.clear()
+                thinking = not thinking
             pending.append(delta)
             now = time.perf_counter()
             if now - last_flush >= pacer.interval:
-                chunk = "".join(pending)
-                parts.append(chunk)
-                pending.clear()
-                emit(chunk, stats.new_tokens, now - started, stats.ttft_s)
+                flush(now)
                 last_flush = now
     finally:  # a reply that fails mid-way still hands over every character it produced
-        if pending:
-            chunk = "".join(pending)
-            parts.append(chunk)
-            emit(chunk, stats.new_tokens, time.perf_counter() - started, stats.ttft_s)
+        flush(time.perf_counter())
     return "".join(parts)
+
+
+def _joined(pieces: list[str], thinking: bool) -> str:
+    text = "".join(pieces)
+    return Thinking(text) if thinking else text

@@ -147,6 +147,15 @@ class Reader:
             raise self._fail(key, "true or false", value)
         return value
 
+    def strings(self, key: str, default: Any = REQUIRED) -> Any:
+        """An array of strings (e.g. setting names)."""
+        value = self._get(key, default)
+        if value is default and default is not REQUIRED:
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._fail(key, "an array of strings", value)
+        return list(value)
+
     def table(self, key: str) -> Reader | None:
         """The sub-table at `key`, or None when absent (every table in the schema is optional)."""
         value = self._get(key, None)
