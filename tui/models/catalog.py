@@ -352,7 +352,8 @@ def describe(text: str, *, hub_cache: Path | None = None) -> CatalogEntry:
         "typed",
         None,
         error=f"{model} is not in the local cache and HF_HUB_OFFLINE is set" if offline else None,
-        hint="Not downloaded yet: size and context are unknown until it is fetched on load.",
+        hint="Not downloaded yet: Enter asks the hub what it would fetch (files, size, free "
+        "disk, memory fit) and downloads it once you confirm.",
     )
 
 
