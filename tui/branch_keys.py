@@ -1,0 +1,178 @@
+"""What the branch keys on a focused message do: switch versions, delete, fork, and open the
+token alternatives.
+
+A mixin under `MessageActions`, kept apart so that module stays about the older keys; the
+rules are the chat core's (tui/chat/branching.py), this module shows what it did:
+- **left / right** (or h / l) show the previous / next version of the turn ("‹ 2/3 ›"), with
+  the turns that followed that version; the conversation follows the chosen branch.
+- **d** deletes the message: alone when it has no other version, as always; else this version
+  with the turns after it, once you say y.
+- **D** deletes the turn in every version and everything after it (asks y/n).
+- **f** forks: a new chat with a copy of the path shown up to this message.
+- **a** shows the token alternatives of a reply (tui/screens/token_inspector.py); picking
+  one branches the reply at that token and the model carries on from it.
+"""
+
+from __future__ import annotations
+
+from tui.chat import ChatRefused
+from tui.chat_host import ChatHost
+from tui.engine.tokens import TokenChoice
+from tui.store.session import Message
+from tui.widgets.message import MessageView
+from tui.widgets.prompt import PromptInput
+
+BRANCH_ACTIONS = (
+    "previous_version",
+    "next_version",
+    "delete",
+    "delete_turn",
+    "fork",
+    "alternatives",
+)
+# How many alternatives the local engine keeps per token once asked for them.
+ALTERNATIVES = 8
+
+
+class BranchKeys(ChatHost):
+    """Handlers for the branch keys of `MessageView` (dispatched by MessageActions)."""
+
+    async def branch_action(self, view: MessageView, action: str) -> None:
+        try:
+            if action in ("previous_version", "next_version"):
+                await self._switch(view, -1 if action == "previous_version" else 1)
+            elif action == "delete":
+                self._ask_delete(view, whole_turn=False)
+            elif action == "delete_turn":
+                self._ask_delete(view, whole_turn=True)
+            elif action == "fork":
+                await self._fork(view)
+            elif action == "alternatives":
+                self._alternatives(view)
+        except ChatRefused as refused:
+            self.notify(str(refused), severity=refused.severity)
+
+    async def _focus(self, message: Message | None) -> None:
+        view = self.conversation.view_of(message) if message is not None else None
+        if view is not None:
+            view.focus()
+        else:
+            self.query_one(PromptInput).focus()
+
+    async def _switch(self, view: MessageView, by: int) -> None:
+        shown = self.chat.switch_version(view.message, by)
+        if shown is None:
+            _, count = self.chat.versions(view.message)
+            where = "first" if by < 0 else "last"
+            text = (
+                f"This is the {where} version."
+                if count > 1
+                else "This message has no other version."
+            )
+            self.notify(text, timeout=2)
+            return
+        await self.conversation.sync(self.session)
+        self._set_history()
+        self.count_context()
+        await self._focus(shown)
+
+    def _ask_delete(self, view: MessageView, whole_turn: bool) -> None:
+        from tui.screens.confirm import ConfirmScreen
+
+        message = view.message
+        count, versions = self.chat.deletion(message, whole_turn)
+        if count == 1 and versions == 1 and not whole_turn:  # a lone message, as always
+            self.call_later(self._delete_now, message, False)
+            return
+        if whole_turn:
+            question = (
+                f"Delete this turn in all {versions} versions, and everything after it?"
+                if versions > 1
+                else "Delete this message and everything after it?"
+            )
+        elif count == 1:
+            question = "Delete this version?"
+        else:
+            question = "Delete this version and the turns that followed it?"
+        detail = f"{count} message(s) will be deleted from the chat and its file."
+        if not whole_turn:
+            detail += " The other versions stay."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call_later(self._delete_now, message, whole_turn)
+
+        self.push_screen(ConfirmScreen(question, detail, yes="delete"), answered)
+
+    async def _delete_now(self, message: Message, whole_turn: bool) -> None:
+        try:
+            index = next(i for i, m in enumerate(self.session.messages) if m is message)
+            removed = (self.chat.delete_turn if whole_turn else self.chat.delete)(message)
+        except (ChatRefused, StopIteration):
+            return
+        await self.conversation.sync(self.session)
+        self._set_history()
+        self.count_context()
+        after = self.session.messages[index] if index < len(self.session.messages) else None
+        await self._focus(after)
+        self.notify(
+            "Message deleted." if removed == 1 else f"{removed} messages deleted.", timeout=3
+        )
+
+    async def _fork(self, view: MessageView) -> None:
+        forked = self.chat.fork(view.message)
+        self.save_now()  # the chat forked from stays as it is, saved
+        self.session = forked
+        await self.conversation.show(forked)
+        self._set_history()
+        self.count_context()
+        self.chat.save()
+        self.query_one(PromptInput).focus()
+        self.notify(
+            f"Forked: a new chat with the {len(forked.messages)} message(s) up to there. "
+            "The original is kept (F4 lists both).",
+            timeout=5,
+        )
+
+    def _alternatives(self, view: MessageView) -> None:
+        from tui.screens.token_inspector import TokenInspector
+
+        message = view.message
+        if message.role != "assistant":
+            self.notify("Token alternatives are shown for replies.", timeout=3)
+            return
+        steps = self.chat.trace(message)
+        if not steps:
+            self.notify(self._no_trace_note(), timeout=8)
+            return
+
+        def picked(result: tuple[int, TokenChoice] | None) -> None:
+            if result is not None:
+                self.call_later(self._branch_at_token, message, *result)
+
+        self.push_screen(TokenInspector(steps), picked)
+
+    def _no_trace_note(self) -> str:
+        if not self.backend.capabilities.token_alternatives:
+            return "This engine does not report token probabilities."
+        if not self.alternatives_on:
+            self.alternatives_on = True
+            self.backend.keep_alternatives(ALTERNATIVES)
+            return (
+                "Token probabilities were not recorded for this reply. From the next reply "
+                "on they are (r regenerates this one with them)."
+            )
+        return "Token probabilities were not recorded for this reply (r regenerates it)."
+
+    async def _branch_at_token(self, message: Message, index: int, choice: TokenChoice) -> None:
+        try:
+            reply = self.chat.branch_at_token(message, index, choice)
+        except ChatRefused as refused:
+            self.notify(str(refused), severity=refused.severity)
+            return
+        await self.conversation.sync(self.session)
+        if reply is None:
+            await self._focus(self.session.messages[-1])
+            self.notify("A new version that ends at the token picked.", timeout=3)
+            return
+        await self._show_reply(reply, carried=self.conversation.view_of(reply.message))
