@@ -37,6 +37,7 @@ class ChatHost(App[None]):
     conversation: Conversation
     model_info: ModelInfo | None
     last_copy: CopyResult
+    alternatives_on: bool  # token alternatives asked of the backend (branch_keys.py)
 
     @property
     def generating(self) -> bool:

@@ -2,12 +2,13 @@
 
 A mixin for the App, kept apart so app.py stays about wiring; the rules themselves are the
 chat core's (tui/chat/core.py), this module shows what it did. The rules users see:
-- **Regenerate** (r, or ctrl+r anywhere) replaces the last reply with a new one.
-- **Edit** (e, on one of your messages) puts it in the prompt; sending replaces that message
-  and drops every turn after it (the prompt's title says how many), Esc cancels.
+- **Regenerate** (r on a reply, or ctrl+r anywhere for the last one) writes a new version of
+  it; the old one stays, with the turns that followed it (branch_keys.py switches back).
+- **Edit** (e, on one of your messages) puts it in the prompt; sending makes a new version of
+  that message and answers it, the old one and its later turns kept; Esc cancels.
 - **Continue** (+ or g) carries on the last reply when it stopped early (length limit, Esc,
   or an interrupted save), appending to the same message.
-- **Delete** (d or Delete) removes one message from the chat and the file.
+- **Delete** (d or Delete), versions, fork and token alternatives: branch_keys.py.
 - **Copy** (c) the whole message, or (y) its code blocks, one per press, through the
   terminal (OSC 52, wrapped for tmux and screen) so it works over SSH.
 """
@@ -15,13 +16,13 @@ chat core's (tui/chat/core.py), this module shows what it did. The rules users s
 from __future__ import annotations
 
 from tui import clipboard
+from tui.branch_keys import BRANCH_ACTIONS, BranchKeys
 from tui.chat import ChatRefused
-from tui.chat_host import ChatHost
 from tui.widgets.message import MessageView
 from tui.widgets.prompt import PromptInput
 
 
-class MessageActions(ChatHost):
+class MessageActions(BranchKeys):
     """Handlers for `MessageView.ActionRequested` and the focus moves between messages."""
 
     _code_cursor: dict[int, int]
@@ -37,9 +38,18 @@ class MessageActions(ChatHost):
         else:
             index = len(views) - 1 if step < 0 else 0
         if index >= len(views) and step == 1:
+            if self.conversation.later_count:  # a branch's later turns, not mounted yet
+                self.call_later(self._focus_later, len(views))
+                return
             self.query_one(PromptInput).focus()  # down from the last message: back to typing
             return
         views[min(max(index, 0), len(views) - 1)].focus()
+
+    async def _focus_later(self, index: int) -> None:
+        await self.conversation.show_later()
+        views = self.conversation.views()
+        if index < len(views):
+            views[index].focus()
 
     def action_regenerate(self) -> None:
         views = [v for v in self.conversation.views() if v.message.role == "assistant"]
@@ -62,8 +72,8 @@ class MessageActions(ChatHost):
             self._edit(view)
         elif action == "continue":
             await self._continue(view)
-        elif action == "delete":
-            await self._delete(view)
+        elif action in BRANCH_ACTIONS:
+            await self.branch_action(view, action)
 
     def _refused(self, refused: ChatRefused) -> None:
         self.notify(str(refused), severity=refused.severity)
@@ -74,7 +84,7 @@ class MessageActions(ChatHost):
         except ChatRefused as refused:
             self._refused(refused)
             return
-        await view.remove()
+        await self.conversation.sync(self.session)  # the new version in the old one's place
         await self._show_reply(reply)
 
     def _edit(self, view: MessageView) -> None:
@@ -86,9 +96,10 @@ class MessageActions(ChatHost):
         prompt = self.query_one(PromptInput)
         prompt.text = view.message.content
         prompt.border_title = (
-            f"Editing: Enter replaces it and drops the {later} message(s) after it · Esc cancels"
+            f"Editing: Enter sends a new version (this one and the {later} message(s) after it "
+            "are kept) · Esc cancels"
             if later
-            else "Editing: Enter replaces it · Esc cancels"
+            else "Editing: Enter sends a new version (this one is kept) · Esc cancels"
         )
         prompt.focus()
         prompt.move_cursor(prompt.document.end)
@@ -109,12 +120,6 @@ class MessageActions(ChatHost):
             self._refused(refused)
             return
         await self._show_reply(reply, carried=view)
-
-    async def _delete(self, view: MessageView) -> None:
-        self.chat.delete(view.message)
-        await view.remove()
-        self.query_one(PromptInput).focus()
-        self.notify("Message deleted.", timeout=3)
 
     def _copy(self, text: str, done: str) -> None:
         self.copy_to_clipboard(text)

@@ -32,7 +32,7 @@ async def test_shift_tab_reaches_messages_and_up_down_walk_them(make_app):
         assert isinstance(app.focused, PromptInput)
 
 
-async def test_regenerate_replaces_the_last_reply(make_app, sessions_dir):
+async def test_regenerate_shows_a_new_version_and_keeps_the_old_one(make_app, sessions_dir):
     app = make_app(FakeBackend(reply_for=replies_by(["first answer", "second answer"])))
     async with app.run_test(size=(80, 24)) as pilot:
         await chat(pilot, "question")
@@ -40,8 +40,10 @@ async def test_regenerate_replaces_the_last_reply(make_app, sessions_dir):
         await wait_replies(pilot, 2)
         assert [m.content for m in app.session.messages] == ["question", "second answer"]
         assert len(app.query(MessageView)) == 2
+        assert "‹ 2/2 ›" in str(app.query(MessageView)[-1].role_label.render())
     [session] = saved_sessions(sessions_dir)
     assert session.messages[-1].content == "second answer"
+    assert [m.content for m in session.branches] == ["first answer"]
 
 
 async def test_ctrl_r_regenerates_from_the_prompt(make_app):
@@ -53,7 +55,7 @@ async def test_ctrl_r_regenerates_from_the_prompt(make_app):
         assert app.session.messages[-1].content == "second"
 
 
-async def test_edit_resend_drops_the_later_turns_and_says_so(make_app, sessions_dir):
+async def test_edit_resend_makes_a_new_version_and_keeps_the_old_turns(make_app, sessions_dir):
     backend = FakeBackend(reply_for=replies_by(["a1", "a2", "a3"]))
     app = make_app(backend)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -62,7 +64,7 @@ async def test_edit_resend_drops_the_later_turns_and_says_so(make_app, sessions_
         await pilot.press("e")
         prompt = app.query_one(PromptInput)
         assert prompt.text == "q1"
-        assert "drops the 3 message(s) after it" in str(prompt.border_title)
+        assert "the 3 message(s) after it are kept" in str(prompt.border_title)
         prompt.text = "q1 edited"
         await pilot.press("enter")
         await wait_replies(pilot, 3)
@@ -70,6 +72,7 @@ async def test_edit_resend_drops_the_later_turns_and_says_so(make_app, sessions_
         assert backend.prompts[-1] == [{"role": "user", "content": "q1 edited"}]
     [session] = saved_sessions(sessions_dir)
     assert [m.content for m in session.messages] == ["q1 edited", "a3"]
+    assert sorted(m.content for m in session.branches) == ["a1", "a2", "q1", "q2"]
 
 
 async def test_escape_cancels_an_edit(make_app):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.chat import Chat, ChatRefused
+from tui.chat import Chat, ChatRefused, ReplyInFlight
 from tui.engine.backend import LoadSpec
 from tui.engine.fake import FakeBackend
 from tui.store.session import Message, ReplyStats, Session
@@ -67,20 +67,72 @@ def test_a_reply_is_in_the_chat_from_its_first_moment_and_saved_when_done() -> N
     assert chat.session.messages[-1].model.id == "fake"
 
 
-def test_regenerate_replaces_only_the_last_reply() -> None:
-    chat, _ = _chat()
-    first = _answer(chat, "a")
+def _stream(chat: Chat, reply: ReplyInFlight) -> Message:
+    """Stream a reply the chat has asked for to its end, as the app's worker does."""
+    chat.launch()
+    stream, _ = chat.open_stream(reply)
+    for chunk in stream:
+        chat.add_text(chunk)
+    message = chat.finish(stream.stats, stream.error)
+    assert message is not None
+    return message
+
+
+def _texts(chat: Chat) -> list[str]:
+    return [m.content for m in chat.session.messages]
+
+
+def _replies(*texts: str) -> dict[str, object]:
+    """FakeBackend arguments answering each prompt with the next of `texts`."""
+    queue = list(texts)
+    return {"reply_for": lambda messages: queue.pop(0) if queue else "again"}
+
+
+def test_regenerate_adds_a_version_and_keeps_the_old_reply() -> None:
+    chat, saves = _chat(**_replies("a1", "b1", "b2", "b3"))
+    _answer(chat, "a")
     _answer(chat, "b")
-    with pytest.raises(ChatRefused, match="Only the last reply can be regenerated"):
-        chat.regenerate(first)
     last = chat.session.messages[-1]
     reply = chat.regenerate(last)
-    assert last not in chat.session.messages
-    assert reply.prompt[-1] == {"role": "user", "content": "b"}
+    assert reply.prompt[-1] == {"role": "user", "content": "b"}  # the prompt: the path shown
+    assert _texts(chat) == ["a", "a1", "b", ""] and last in chat.session.branches
+    _stream(chat, reply)
+    _stream(chat, chat.regenerate(chat.session.messages[-1]))
+    assert _texts(chat) == ["a", "a1", "b", "b3"]
+    assert chat.versions(chat.session.messages[-1]) == (3, 3)
+    assert chat.switch_version(chat.session.messages[-1], -1).content == "b2"
+    assert chat.switch_version(chat.session.messages[-1], -1).content == "b1"
+    assert chat.switch_version(chat.session.messages[-1], -1) is None  # the first one
+    assert _texts(chat) == ["a", "a1", "b", "b1"] and saves.snapshots[-1][-1][1] == "b1"
 
 
-def test_edit_and_resend_drops_the_turns_after_the_edited_message() -> None:
-    chat, _ = _chat()
+def test_an_earlier_reply_can_be_regenerated_and_its_later_turns_wait_in_its_branch() -> None:
+    chat, _ = _chat(**_replies("a1", "b1", "a2"))
+    first = _answer(chat, "a")
+    _answer(chat, "b")
+    reply = chat.regenerate(first)
+    assert reply.prompt[-1] == {"role": "user", "content": "a"}
+    _stream(chat, reply)
+    assert _texts(chat) == ["a", "a2"]
+    chat.switch_version(chat.session.messages[1], -1)
+    assert _texts(chat) == ["a", "a1", "b", "b1"]  # the old reply with its later turns
+
+
+def test_each_reply_keeps_the_settings_and_model_that_wrote_it() -> None:
+    chat, _ = _chat(**_replies("cold", "hot"))
+    chat.session.settings.temperature = 0.1
+    cold = _answer(chat, "q")
+    chat.session.settings.temperature = 1.3
+    chat.model_info = chat.backend.load(LoadSpec(model="other-fake"))
+    hot = _stream(chat, chat.regenerate(cold))
+    assert cold.settings is not None and cold.settings.temperature == 0.1
+    assert hot.settings is not None and hot.settings.temperature == 1.3
+    assert cold.model.id == "fake" and hot.model.id == "other-fake"
+
+
+def test_edit_and_resend_makes_a_new_version_and_keeps_the_old_turns() -> None:
+    backend_replies = _replies("r1", "r2", "r3")
+    chat, _ = _chat(**backend_replies)
     _answer(chat, "first")
     _answer(chat, "second")
     with pytest.raises(ChatRefused, match="Only your own messages"):
@@ -89,6 +141,113 @@ def test_edit_and_resend_drops_the_turns_after_the_edited_message() -> None:
     user, rewound = chat.send("first, again")
     assert rewound and chat.session.messages == [user]
     assert chat.editing is None
+    _stream(chat, chat.start_reply())
+    assert _texts(chat) == ["first, again", "r3"]
+    assert chat.backend.prompts[-1][-1] == {"role": "user", "content": "first, again"}  # type: ignore[attr-defined]
+    assert chat.versions(user) == (2, 2)
+    chat.switch_version(user, -1)
+    assert _texts(chat) == ["first", "r1", "second", "r2"]
+    chat.switch_version(chat.session.messages[0], 1)
+    assert _texts(chat) == ["first, again", "r3"]
+
+
+def test_switching_back_shows_each_branch_as_it_was_left() -> None:
+    chat, _ = _chat(**_replies("r1", "x1", "x2", "y1", "r2"))
+    _answer(chat, "q")  # q r1
+    _answer(chat, "x")  # q r1 x x1
+    _stream(chat, chat.regenerate(chat.session.messages[-1]))  # ... x x2
+    chat.switch_version(chat.session.messages[-1], -1)  # ... x x1 (the one left there)
+    _answer(chat, "y")  # q r1 x x1 y y1
+    _stream(chat, chat.regenerate(chat.session.messages[1]))  # q r2
+    chat.switch_version(chat.session.messages[1], -1)
+    assert _texts(chat) == ["q", "r1", "x", "x1", "y", "y1"]
+
+
+def test_deleting_a_version_takes_its_later_turns_and_shows_the_next_one() -> None:
+    chat, _ = _chat(**_replies("r1", "s1", "r2"))
+    _answer(chat, "q")
+    _answer(chat, "s")  # q r1 s s1
+    _stream(chat, chat.regenerate(chat.session.messages[1]))  # q r2
+    chat.switch_version(chat.session.messages[1], -1)  # q r1 s s1
+    assert chat.deletion(chat.session.messages[1]) == (3, 2)
+    assert chat.delete(chat.session.messages[1]) == 3
+    assert _texts(chat) == ["q", "r2"] and not chat.session.branches
+    assert chat.versions(chat.session.messages[1]) == (1, 1)
+
+
+def test_deleting_a_lone_message_keeps_the_turns_after_it() -> None:
+    chat, _ = _chat(**_replies("r1", "r2"))
+    _answer(chat, "q1")
+    _answer(chat, "q2")
+    assert chat.deletion(chat.session.messages[1]) == (1, 1)
+    assert chat.delete(chat.session.messages[1]) == 1
+    assert _texts(chat) == ["q1", "q2", "r2"]
+
+
+def test_deleting_a_whole_turn_takes_every_version_and_what_followed() -> None:
+    chat, _ = _chat(**_replies("r1", "s1", "r2"))
+    _answer(chat, "q")
+    _answer(chat, "s")
+    _stream(chat, chat.regenerate(chat.session.messages[1]))
+    assert chat.deletion(chat.session.messages[1], whole_turn=True) == (4, 2)
+    assert chat.delete_turn(chat.session.messages[1]) == 4
+    assert _texts(chat) == ["q"] and not chat.session.branches
+
+
+def test_fork_copies_the_path_shown_up_to_a_message_into_a_new_chat() -> None:
+    chat, _ = _chat(**_replies("r1", "s1", "r2"))
+    _answer(chat, "q")
+    _answer(chat, "s")
+    _stream(chat, chat.regenerate(chat.session.messages[-1]))
+    forked = chat.fork(chat.session.messages[1])
+    assert forked.id != chat.session.id and not forked.branches
+    assert [m.content for m in forked.messages] == ["q", "r1"]
+    assert forked.messages[0] is not chat.session.messages[0]  # a copy: edits stay apart
+    assert forked.system_prompt == chat.session.system_prompt
+
+
+def test_a_withdrawn_regeneration_shows_the_old_reply_again() -> None:
+    from tui.engine.backend import EngineError
+
+    chat, _ = _chat(context_length=600)
+    first = _answer(chat, "short")
+    chat.session.settings.max_new_tokens = 598
+    reply = chat.regenerate(first)
+    with pytest.raises(EngineError, match="does not fit"):
+        chat.open_stream(chat.launch())
+    assert reply.message is chat.session.messages[-1]
+    chat.withdraw()
+    assert chat.session.messages[-1] is first and not chat.session.branches
+
+
+def test_a_picked_token_branches_the_reply_and_generation_carries_on_from_it() -> None:
+    chat, _ = _chat(script="alpha beta gamma delta")
+    chat.backend.keep_alternatives(3)
+    reply = _answer(chat, "go")
+    steps = chat.trace(reply)
+    assert steps is not None and [s.chosen.text for s in steps] == [
+        "alpha",
+        " beta",
+        " gamma",
+        " delta",
+    ]
+    assert all(len(s.alternatives) == 3 for s in steps)
+    other = next(c for c in steps[1].alternatives if c.text != " beta")
+    again = chat.branch_at_token(reply, 1, other)
+    assert again is not None and again.carry_on
+    assert again.message.content == "alpha" + other.text
+    branched = _stream(chat, again)
+    assert branched.content == "alpha" + other.text + " gamma delta"
+    assert chat.backend.prompts[-1][-1] == {"role": "assistant", "content": "alpha" + other.text}  # type: ignore[attr-defined]
+    assert chat.versions(branched) == (2, 2) and reply in chat.session.branches
+    new_steps = chat.trace(branched)
+    assert new_steps is not None and len(new_steps) == 4 and new_steps[1].chosen == other
+    assert branched.stats is not None and branched.stats.new_tokens == 4
+
+
+def test_without_asking_no_token_probabilities_are_kept() -> None:
+    chat, _ = _chat()
+    assert chat.trace(_answer(chat, "go")) is None
 
 
 def test_cancelling_an_edit_changes_nothing() -> None:

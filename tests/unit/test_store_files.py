@@ -168,7 +168,10 @@ BROKEN = {
         "title: expected a string, got an integer",
     ),
     "missing.json": (b'{"format_version": 1, "id": "a"}', "created: missing"),
-    "future.toml": (b"format_version = 3\n", "written by a newer tchat (format 3)"),
+    "future.toml": (
+        f"format_version = {FORMAT_VERSION + 1}\n".encode(),
+        f"written by a newer tchat (format {FORMAT_VERSION + 1})",
+    ),
     "date.toml": (
         b'format_version = 1\nid = "a"\ncreated = 2026-01-01T00:00:00Z\n',
         "TOML date/time (quote it",

@@ -43,7 +43,7 @@ from textual.worker import get_current_worker
 
 from tui import paths
 from tui.screens.confirm import ConfirmScreen, TextPromptScreen
-from tui.store import SessionStore, SessionSummary
+from tui.store import SearchHit, SessionStore, SessionSummary
 from tui.store.export import export_markdown
 from tui.text import visible
 
@@ -91,6 +91,11 @@ def export_session(store: SessionStore, path: Path, folder: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _snippet(hit: SearchHit) -> str:
+    """The matching text; a match in a version not shown says so (search covers them all)."""
+    return f"(in another version) {hit.snippet}" if hit.branch else hit.snippet
 
 
 def default_export_dir() -> Path:
@@ -231,7 +236,7 @@ class SessionBrowser(ModalScreen[Path | None]):
         try:
             if query:
                 rows = [
-                    Row(h.entry.path, h.entry.summary, h.entry.error, h.snippet)
+                    Row(h.entry.path, h.entry.summary, h.entry.error, _snippet(h))
                     for h in self.store.search(query)
                 ]
             else:

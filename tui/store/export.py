@@ -1,4 +1,5 @@
-"""A session as a Markdown document, for sharing or pasting elsewhere.
+"""A session as a Markdown document, for sharing or pasting elsewhere: the path shown (the
+other versions of a branched chat stay in its session file, which the header says).
 
 Message contents are already Markdown (that is what chat models write), so they are copied as
 they are; tchat's own lines (headings, model, figures) are added around them.
@@ -35,7 +36,13 @@ def export_markdown(session: Session) -> str:
     lines = [f"# {session.title or 'Untitled chat'}", ""]
     if session.model.id:
         lines.append(f"- Model: `{session.model.id}`")
-    lines += [f"- Created: {session.created}", f"- Updated: {session.updated}", ""]
+    lines += [f"- Created: {session.created}", f"- Updated: {session.updated}"]
+    if session.branches:
+        lines.append(
+            f"- Versions: the ones shown; {len(session.branches)} messages on other branches "
+            "are kept in the session file"
+        )
+    lines.append("")
     if session.system_prompt:
         lines += ["## System prompt", ""]
         lines += [f"> {line}" if line else ">" for line in session.system_prompt.splitlines()]

@@ -4,6 +4,10 @@ Each step turns format N into format N+1 and never mutates its input; the file o
 old layout until the session is saved again. Steps check only the shapes they rewrite: the
 current-format reader validates everything else afterwards.
 
+Format 2 differs from format 3 only in what it cannot hold (message ids, the branches of a
+chat as a tree, a reply's own settings): a format-2 chat is a single path, so its step only
+changes the version.
+
 Format 1 differs from format 2 only in what it cannot hold (a model's `backend` and
 `endpoint`, a reply's `thinking`), so its step only changes the version.
 
@@ -59,8 +63,16 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "format_version": 2}
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "format_version": 3}
+
+
 # STEPS[n] upgrades format n to n + 1.
-STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2}
+STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    0: _v0_to_v1,
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+}
 
 
 def migrate(data: dict[str, Any], version: int, target: int) -> dict[str, Any]:

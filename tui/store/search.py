@@ -1,4 +1,4 @@
-"""Full-text search over session titles and message contents.
+"""Full-text search over session titles and message contents, on every branch of a chat.
 
 Titles come from the summary cache. For messages a file must be parsed, which is slow for TOML,
 so a cheap test on the raw bytes goes first: for a plain needle (printable ASCII without quote
@@ -22,11 +22,13 @@ SNIPPET_CHARS = 80
 
 @dataclass(frozen=True)
 class SearchHit:
-    """A session that matched; `message_index` is None when the title matched."""
+    """A session that matched; `message_index` is None when the title matched. `branch`: the
+    text is in a version not shown (`message_index` then counts in `Session.branches`)."""
 
     entry: SessionEntry
     snippet: str
     message_index: int | None = None
+    branch: bool = False
 
 
 def _plain(needle: str) -> bool:
@@ -46,11 +48,13 @@ def _snippet(text: str, at: int, length: int) -> str:
     return ("…" if start else "") + piece
 
 
-def _match_messages(session: Session, needle: str) -> tuple[int, str] | None:
-    for i, m in enumerate(session.messages):
-        at = m.content.casefold().find(needle)
-        if at >= 0:  # case folding can change lengths (ß -> ss): the snippet is approximate
-            return i, _snippet(m.content, min(at, len(m.content)), len(needle))
+def _match_messages(session: Session, needle: str) -> tuple[int, str, bool] | None:
+    """The first match on the path shown, else in the other branches."""
+    for branch, messages in ((False, session.messages), (True, session.branches)):
+        for i, m in enumerate(messages):
+            at = m.content.casefold().find(needle)
+            if at >= 0:  # case folding can change lengths (ß -> ss): the snippet is approximate
+                return i, _snippet(m.content, min(at, len(m.content)), len(needle)), branch
     return None
 
 
@@ -77,5 +81,5 @@ def search_entries(
         except SessionLoadError:
             continue  # changed or broke since it was listed
         if found is not None:
-            hits.append(SearchHit(entry, found[1], found[0]))
+            hits.append(SearchHit(entry, found[1], found[0], found[2]))
     return hits
