@@ -183,3 +183,22 @@ def test_thinking_time_is_measured() -> None:
     message = answer(chat_on(backend), "2+2?")
     assert message.stats is not None and message.stats.thinking_s is not None
     assert 0 < message.stats.thinking_s <= message.stats.total_s + 0.05
+
+
+def test_the_markdown_export_folds_the_thinking_above_the_answer() -> None:
+    from tui.store.export import export_markdown
+
+    session = Session(messages=[Message("user", "q"), Message("assistant", "A.", thinking="T.")])
+    md = export_markdown(session)
+    assert "<details><summary>Thinking</summary>\n\nT.\n\n</details>\n\nA." in md
+
+
+def test_a_config_file_can_switch_thinking_off_for_new_chats() -> None:
+    backend = FakeBackend(script=SCRIPT)
+    chat = chat_on(
+        backend,
+        Session(settings=GenerationSettings(thinking=False), settings_chosen=[]),
+        config_settings={"thinking": False},
+    )
+    assert backend.thinking_on is False and chat.sampling.sources()["thinking"] == "config"
+    assert answer(chat, "2+2?").thinking is None
