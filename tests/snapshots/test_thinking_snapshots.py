@@ -100,7 +100,7 @@ INHERITED = {
     "top_k": (20, "model"),
     "repetition_penalty": (1.1, "config"),
     "seed": (None, "tchat"),
-    "thinking": (None, "tchat"),
+    "thinking": (None, "model"),
 }
 
 

@@ -97,7 +97,7 @@ def test_the_models_defaults_fill_what_the_config_and_the_chat_did_not_set() -> 
         "temperature": "model",
         "top_k": "model",
         "top_p": "config",
-        "thinking": "tchat",
+        "thinking": "model",
     }
     chat.choose_settings(GenerationSettings(**{**vars(s), "top_k": 40}))
     assert chat.session.settings_chosen == ["top_k"]

@@ -56,6 +56,8 @@ class Sampling:
                 value, source = self.model[name], "model"
             if name in self.config:
                 value, source = self.config[name], "config"
+            if name == "thinking" and value is None:
+                source = "model"  # unset: the model's own default (its template's)
             out[name] = (value, source)
         return out
 
