@@ -253,8 +253,12 @@ def split_reply(
 ) -> Iterator[str]:
     """`chunks` as thinking and answer pieces. While the reply thinks, `stats` counts its
     thinking tokens and seconds (the engine's live token count at that moment)."""
+    tags = parser if isinstance(parser, TagParser) else None
     try:
         for chunk in chunks:
+            if tags is not None and tags.state == "answer" and type(chunk) is not Thinking:
+                yield chunk  # the common case, kept cheap: an answer passes untouched
+                continue
             was = parser.thinking
             pieces = parser.feed(chunk)
             if was or parser.thinking or any(isinstance(p, Thinking) for p in pieces):
