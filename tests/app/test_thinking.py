@@ -188,3 +188,13 @@ async def test_a_resumed_chat_shows_thinking_and_answer_apart(make_app):
         assert head(view.thinking) == "▸ Thought for 2.4 s · 141 tokens · t shows it"
         assert view.query_one(Markdown).source.startswith("Yes. **2³¹ − 1")
         assert "141 thinking + 71 answer tokens" in str(view.meta.render())
+
+
+async def test_a_reply_that_only_thought_says_it_has_no_answer(make_app):
+    app = make_app(FakeBackend(script="<think>\nHmm. Nothing to add.\n</think>\n"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "hi")
+        await wait_replies(pilot, 1)
+        view = last_view(app)
+        assert view.thinking is not None and view.thinking.folded
+        assert "No answer after the thinking (t shows it)." in str(view.meta.render())
