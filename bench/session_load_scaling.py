@@ -8,6 +8,12 @@ drawn (a long chat mounts only its last `SHOW_LAST` messages, older ones as the 
 up: tui/widgets/conversation.py). The fixed cost of an app with an empty chat, measured the
 same way, is subtracted before dividing by the message count. Goals: 1,000-message cost per
 message <= 1.5x the 100-message one, and the 1,000-message chat interactive within 1 s.
+
+Branches (tui/store/tree.py): the same 1,000-message path with every reply regenerated twice
+and every tenth question edited with four later turns of its own (1,250 more messages kept in
+the file), opened the same way and compared with the linear 1,000-message chat (goal <= 1.2x:
+the file is over twice as long, the screen the same); then scrolling up (three earlier batches,
+Home) on each, and switching a version halfway up the path (information).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from bench._common import Run, median, spread
 from tui.app import TchatApp
 from tui.engine.fake import FakeBackend
 from tui.launch import LaunchConfig
-from tui.store import SessionStore
+from tui.store import SessionStore, tree
 from tui.store.session import Message, ReplyStats, Session
 from tui.widgets.conversation import SHOW_LAST
 
@@ -49,11 +55,44 @@ def make_session(messages: int) -> Session:
     return session
 
 
-async def _open(path: Path | None, sessions: Path, expect: int) -> float:
-    """Seconds from creating the app to `expect` messages mounted and a frame drawn."""
+def make_branched(messages: int) -> Session:
+    """`make_session(messages)`'s path, each reply with two older versions, and every tenth
+    question with an edited version followed by four turns of its own."""
+    session = make_session(messages)
+    session.title = f"{messages} messages, branched"
+    tree.ensure_ids(session)
+    made = 0
+
+    def add(role: str, content: str, parent: str | None, stats: ReplyStats | None = None) -> str:
+        nonlocal made
+        made += 1
+        message = Message(role, content, stats=stats, id=f"b{made}", parent=parent)
+        session.branches.append(message)
+        return message.id
+
+    for i, m in enumerate(session.messages):
+        parent = session.messages[i - 1].id if i else None
+        if m.role == "assistant":
+            for v in range(2):
+                add("assistant", f"Version {v}. {REPLY}", parent, m.stats)
+        elif i % 20 == 0:
+            at = add("user", f"{m.content} (edited)", parent)
+            for k in range(4):
+                at = add(("assistant", "user")[k % 2], REPLY if k % 2 == 0 else "And then?", at)
+    assert tree.problem(session) is None
+    return session
+
+
+async def _open(
+    path: Path | None, sessions: Path, expect: int, scroll: bool = False
+) -> tuple[float, float, float]:
+    """Seconds from creating the app to `expect` messages mounted and a frame drawn; with
+    `scroll`, also the seconds three earlier batches take to show (Home), and a version
+    switch halfway up the path."""
     started = time.perf_counter()
     launch = LaunchConfig(resume=str(path) if path else None, sessions_dir=sessions)
     app = BenchApp(launch, backend=FakeBackend())
+    scrolled = switched = 0.0
     async with app.run_test(size=(120, 40)) as pilot:
         deadline = started + 120
         while len(app.conversation.views()) < expect:
@@ -62,13 +101,28 @@ async def _open(path: Path | None, sessions: Path, expect: int) -> float:
             await asyncio.sleep(0.005)
         await pilot.pause()  # one refresh: the chat is on screen and keys are handled
         elapsed = time.perf_counter() - started
-    return elapsed
+        if scroll:
+            t = time.perf_counter()
+            for _ in range(3):
+                await app.conversation.show_earlier()
+            await pilot.pause()
+            scrolled = time.perf_counter() - t
+            views = app.conversation.views()
+            view = next((v for v in views if app.chat.versions(v.message)[1] > 1), None)
+            if view is not None:
+                t = time.perf_counter()
+                app.chat.switch_version(view.message, -1)
+                await app.conversation.sync(app.session)
+                await pilot.pause()
+                switched = time.perf_counter() - t
+    return elapsed, scrolled, switched
 
 
 def run(run: Run) -> list[Result]:
     reps = run.reps(3, 1)
     totals: dict[int, list[float]] = {0: [], SMALL: [], LARGE: []}
     saves: dict[int, list[float]] = {SMALL: [], LARGE: []}
+    branched: dict[str, list[float]] = {k: [] for k in ("open", "scroll", "lin_scroll", "switch")}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "sessions"
         store = SessionStore(folder)
@@ -79,13 +133,29 @@ def run(run: Run) -> list[Result]:
                 started = time.perf_counter()
                 paths[size] = store.save(session)
                 saves[size].append((time.perf_counter() - started) * 1000)
+        tree_session = make_branched(LARGE)
+        started = time.perf_counter()
+        tree_path = store.save(tree_session)
+        tree_save_ms = (time.perf_counter() - started) * 1000
+        tree_bytes, linear_bytes = tree_path.stat().st_size, paths[LARGE].stat().st_size
         # A long chat mounts only its last SHOW_LAST messages (older ones on scrolling up).
         shown = {size: min(size, SHOW_LAST) for size in (SMALL, LARGE)}
         asyncio.run(_open(paths[SMALL], folder, shown[SMALL]))  # warm-up: imports, CSS
         for _ in range(reps):
-            totals[0].append(asyncio.run(_open(None, folder, 0)))
+            totals[0].append(asyncio.run(_open(None, folder, 0))[0])
             for size in (SMALL, LARGE):
-                totals[size].append(asyncio.run(_open(paths[size], folder, shown[size])))
+                opened, scrolled, _ = asyncio.run(
+                    _open(paths[size], folder, shown[size], scroll=size == LARGE)
+                )
+                totals[size].append(opened)
+                if size == LARGE:
+                    branched["lin_scroll"].append(scrolled)
+            opened, scrolled, switched = asyncio.run(
+                _open(tree_path, folder, shown[LARGE], scroll=True)
+            )
+            branched["open"].append(opened)
+            branched["scroll"].append(scrolled)
+            branched["switch"].append(switched)
     base = median(totals[0])
     per_msg = {size: (median(totals[size]) - base) / size for size in (SMALL, LARGE)}
     ratio = per_msg[LARGE] / per_msg[SMALL]
@@ -109,6 +179,21 @@ def run(run: Run) -> list[Result]:
             detail=(
                 f"app start to a {LARGE}-message chat on screen: "
                 f"{spread(totals[LARGE], '{:.2f}')} s"
+            ),
+        ),
+        Result(
+            "session_load_branched",
+            median(branched["open"]) / median(totals[LARGE]),
+            "x",
+            goal=("<=", 1.2),
+            detail=(
+                f"{LARGE}-message path + {len(tree_session.branches)} messages in branches "
+                f"({tree_bytes // 1024} KB vs {linear_bytes // 1024} KB linear): opened in "
+                f"{spread(branched['open'], '{:.2f}')} s vs linear "
+                f"{spread(totals[LARGE], '{:.2f}')} s; three earlier batches "
+                f"{median(branched['scroll']):.2f} s vs {median(branched['lin_scroll']):.2f} s; "
+                f"a version switch halfway up {median(branched['switch']):.2f} s; saved in "
+                f"{tree_save_ms:.0f} ms"
             ),
         ),
         Result(

@@ -56,6 +56,9 @@ class BranchKeys(ChatHost):
         view = self.conversation.view_of(message) if message is not None else None
         if view is not None:
             view.focus()
+            # Once the new views are laid out: the conversation would otherwise stay
+            # anchored to its end, away from the message the user is on.
+            self.call_after_refresh(view.scroll_visible, animate=False)
         else:
             self.query_one(PromptInput).focus()
 
@@ -176,3 +179,4 @@ class BranchKeys(ChatHost):
             self.notify("A new version that ends at the token picked.", timeout=3)
             return
         await self._show_reply(reply, carried=self.conversation.view_of(reply.message))
+        await self._focus(reply.message)  # on the new version, as it is written

@@ -84,8 +84,12 @@ class MessageActions(BranchKeys):
         except ChatRefused as refused:
             self._refused(refused)
             return
+        had_focus = view.has_focus
         await self.conversation.sync(self.session)  # the new version in the old one's place
         await self._show_reply(reply)
+        new = self.conversation.view_of(reply.message)
+        if had_focus and new is not None:
+            new.focus()  # the user stays on the turn: r again, or left / right to compare
 
     def _edit(self, view: MessageView) -> None:
         try:

@@ -110,6 +110,62 @@ async def test_sigkill_mid_reply_keeps_the_question_and_the_reply_up_to_the_last
 
 
 @pytest.mark.e2e
+async def test_sigkill_mid_reply_in_a_branch_loses_neither_version(
+    term: FakeTerminal, make_app
+) -> None:
+    """A reply regenerated (a second version) and killed mid-stream: the file keeps the first
+    version whole in its branch and the second up to the last save, and resuming shows both."""
+    term.start_app()
+    term.wait_for("ready (loaded in", timeout=30)
+    term.type(QUESTION)
+    term.keys("Enter")
+    term.wait_for("tok/s", timeout=10)
+    time.sleep(0.5)
+    term.keys("Escape")  # the first version, stopped
+    term.wait_for("stopped by you", timeout=10)
+    folder = term.sessions_dir()
+    deadline = time.monotonic() + 5
+    first = ""
+    while time.monotonic() < deadline and not first:
+        [saved] = load_all(folder)
+        if saved.messages[-1].stats.stop_reason == "cancelled":
+            first = saved.messages[-1].content
+        time.sleep(0.05)
+    assert first
+    term.keys("BTab")  # focus the reply...
+    term.wait_for("Regenerate", timeout=5)
+    time.sleep(0.2)
+    term.keys("r")  # ... and regenerate it: version 2 streams
+    term.wait_for("2/2", timeout=10)
+    deadline = time.monotonic() + 10
+    seen = ""
+    while time.monotonic() < deadline and not seen:
+        [saved] = load_all(folder)
+        reply = saved.messages[-1]
+        if saved.branches and reply.stats.stop_reason == "streaming" and reply.content:
+            seen = reply.content
+        time.sleep(0.1)
+    assert seen, "no periodic save of the second version within 10 s"
+    os.kill(term.app_pid(), signal.SIGKILL)
+    term.wait_for("TCHAT-EXITED-137", timeout=10)
+
+    [session] = load_all(folder)
+    assert [m.content for m in session.branches] == [first]  # version 1, whole
+    assert session.branches[0].stats.stop_reason == "cancelled"
+    reply = session.messages[-1]
+    assert reply.stats.stop_reason == "streaming" and reply.content.startswith(seen)
+
+    app = make_app(resume="", sessions_dir=folder)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: len(app.query(MessageView)) == 2)
+        view = app.query(MessageView)[1]
+        assert "2/2" in str(view.role_label.render())
+        view.focus()
+        await pilot.press("left")
+        await wait_until(pilot, lambda: app.session.messages[-1].content == first)
+
+
+@pytest.mark.e2e
 def test_sigterm_saves_the_partial_reply_and_exits_cleanly(term: FakeTerminal) -> None:
     term.start_app()
     term.wait_for("ready (loaded in", timeout=30)

@@ -26,8 +26,8 @@ from tui.engine.tokens import TokenChoice, TokenStep
 from tui.text import visible
 
 MARK = "†"  # after an unlikely token: the mark that does not need colour
-WINDOW_CHARS = 260  # text shown either side of the cursor
-WINDOW_LINES = 4  # ... and at most this many line breaks either side
+WINDOW_CHARS = 400  # text shown either side of the cursor
+WINDOW_LINES = 7  # ... and at most this many line breaks either side
 
 
 def token_label(choice: TokenChoice) -> str:
