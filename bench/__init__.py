@@ -60,7 +60,9 @@ class Result:
 BENCHMARKS = (
     "app_vs_generate",
     "fast_vs_plain",
+    "token_alternatives",
     "vs_llama_cpp",
+    "remote_stream_overhead",
     "stream_render_scaling",
     "session_load_scaling",
     "first_frame",

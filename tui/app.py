@@ -45,6 +45,7 @@ from tui.messages import (
     SessionSaved,
     SessionSaveFailed,
 )
+from tui.remote_actions import RemoteActions
 from tui.safe_driver import guard as guard_driver
 from tui.screen_actions import ScreenActions
 from tui.store import SessionLoadError, SessionStore
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
 STREAM_SAVE_INTERVAL_S = 3.0
 
 
-class TchatApp(DownloadActions, MessageActions, ScreenActions):
+class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
     """Chat with a local model; every session saved as it goes."""
 
     CSS_PATH = "app.tcss"
@@ -247,6 +248,7 @@ class TchatApp(DownloadActions, MessageActions, ScreenActions):
                 model_dirs=merge_model_dirs(self.config.model_dirs, self.launch.model_dirs),
                 current=self.model_info.id if self.model_info else None,
                 id="picker",
+                **self.picker_remote_options(),  # endpoints' served models (remote_actions)
             )
             picker.display = False
             self._picker = picker
@@ -282,7 +284,7 @@ class TchatApp(DownloadActions, MessageActions, ScreenActions):
         """Load `spec`; a change of draft alone keeps the model and swaps only the draft.
         The model in use keeps answering until the new one is ready, and stays if it fails.
         A hub model not in the cache is downloaded first, once the user confirms."""
-        if self.download_first(spec):
+        if spec.endpoint is None and self.download_first(spec):
             return  # download_actions.py starts this load again when the download is done
         self._requested_spec = spec
         loaded = self.loaded_spec
@@ -356,7 +358,8 @@ class TchatApp(DownloadActions, MessageActions, ScreenActions):
     def load_model(self, spec: LoadSpec) -> None:
         self.post_message(ModelLoadProgressed(f"Loading {spec.model or 'default model'}…"))
         try:
-            info = self.backend.load(
+            backend = self.backend_for(spec)  # a served model: the remote engine (and back)
+            info = backend.load(
                 spec, lambda text, frac: self.post_message(ModelLoadProgressed(text, frac))
             )
         except EngineError as exc:
@@ -365,7 +368,7 @@ class TchatApp(DownloadActions, MessageActions, ScreenActions):
         except Exception as exc:  # noqa: BLE001 - any load failure becomes a message
             self.post_message(ModelLoadFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(ModelLoaded(info))
+        self.post_message(ModelLoaded(info, backend))
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def change_draft(self, spec: LoadSpec) -> None:
@@ -390,6 +393,7 @@ class TchatApp(DownloadActions, MessageActions, ScreenActions):
 
     async def on_model_loaded(self, event: ModelLoaded) -> None:
         previous = self.model_info
+        self.use_backend(event.backend)  # the chat moves to the engine that loaded it
         info = self.model_info = event.info
         self.loaded_spec, self._requested_spec = self._requested_spec, None
         if self._picker is not None:
@@ -397,7 +401,9 @@ class TchatApp(DownloadActions, MessageActions, ScreenActions):
         self.status.model = info.name
         quant = f" · {info.quantization}" if info.quantization else ""
         draft = f" · draft {info.draft}" if info.draft else ""
-        self.status.detail = f"{info.device} · {info.dtype}{quant}{draft}"
+        self.status.detail = (
+            self.served_detail(info) or f"{info.device} · {info.dtype}{quant}{draft}"
+        )
         new_model = previous is None or previous.id != info.id
         if previous is not None and new_model:
             self.notify(f"Now chatting with {info.name}.", timeout=4, markup=False)
@@ -406,6 +412,9 @@ class TchatApp(DownloadActions, MessageActions, ScreenActions):
         self.status.activity = f"ready (loaded in {info.load_s:.1f} s)"
         self.gauges.set_generating(False)
         self.gauges.set_model(info)
+        self.show_server(info)
+        if info.server_note and new_model:
+            await self.conversation.notice(info.server_note, kind="info")
         if info.template_note and new_model:
             await self.conversation.notice(info.template_note, kind="warning")
         if info.quantization_note:
@@ -559,8 +568,8 @@ class TchatApp(DownloadActions, MessageActions, ScreenActions):
         if used is None:
             used = sum(len(m.content) for m in self.session.messages) // 4  # rough, pre-load
             approx = "~"
-        else:
-            approx = ""
+        else:  # an engine that can only estimate (a server without /tokenize) says so
+            approx = "" if self.backend.capabilities.exact_token_counts else "~"
         limit = self.model_info.context_length if self.model_info else None
         self.gauges.set_context(used, limit)
         self.status.context = f"ctx {approx}{used}/{limit}" if limit else f"ctx {approx}{used}"

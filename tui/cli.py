@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tui import __version__
+from tui import __version__, endpoints
 from tui.engine import registry
 from tui.launch import LaunchConfig
 
@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-m",
         "--model",
         help="HF id (e.g. HuggingFaceTB/SmolLM2-360M-Instruct), model folder, or .gguf file; "
-        "default: the bundled SmolLM2-135M-Instruct",
+        "default: the bundled SmolLM2-135M-Instruct. With --endpoint: the served model "
+        "(default: the only or first one)",
     )
     p.add_argument(
         "--model-dir",
@@ -77,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=registry.names(),
         default="transformers",
-        help="engine: transformers (local models, the default) or fake (a scripted reply, "
-        "for demos and tests)",
+        help="engine: transformers (local models, the default), remote (set by --endpoint) "
+        "or fake (a scripted reply, for demos and tests)",
     )
+    endpoints.add_arguments(p)  # --endpoint and how to reach it (tui/endpoints.py)
     p.add_argument("--config", type=Path, help="config file (default ~/.config/tchat/config.toml)")
     p.add_argument(
         "-p",
@@ -112,7 +114,7 @@ def parse_args(argv: list[str] | None = None) -> LaunchConfig:
         sessions_dir=ns.sessions_dir,
         format=ns.format,
         theme=ns.theme,
-        backend=ns.backend,
+        backend="remote" if ns.endpoint else ns.backend,
         model_dirs=tuple(ns.model_dirs or ()),
         draft=ns.draft,
         attn=ns.attn,
@@ -120,6 +122,7 @@ def parse_args(argv: list[str] | None = None) -> LaunchConfig:
         config_path=ns.config,
         prompt=ns.prompt,
         yes=ns.yes,
+        **endpoints.launch_fields(ns),
     )
 
 

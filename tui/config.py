@@ -17,6 +17,10 @@ and left alone (never rewritten), and tchat starts with defaults. Example:
 
     [keymap]                        # binding id -> keys, e.g. stop = "escape,ctrl+c"
     new_chat = "ctrl+n"
+
+    [endpoints.gpu-box]             # a served model: tchat --endpoint gpu-box (README lists
+    url = "http://gpu-box:8000/v1"  # every key: model, api_key_env, api_key_file, insecure,
+    api_key_env = "GPU_BOX_KEY"     # allow_http_key, read_timeout, first_token_timeout, ...)
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 import tomli_w
 
 from tui import paths
+from tui.engine.endpoint import config_problem as endpoint_problem
 from tui.store.codec import settings_from_dict
 from tui.store.session import GenerationSettings
 
@@ -57,6 +62,8 @@ class Config:
     model_dirs: list[str] = field(default_factory=list)
     generation: dict[str, Any] = field(default_factory=dict)
     keymap: dict[str, str] = field(default_factory=dict)
+    # [endpoints.NAME] tables: OpenAI-compatible servers (tui/engine/endpoint.py checks them).
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def generation_settings(self) -> GenerationSettings:
         """New-session settings: built-in defaults overridden by the [generation] table."""
@@ -112,6 +119,14 @@ def load_config(path: Path | None = None) -> Config:
         for d in dirs:
             _check_folder(path, "model_dirs", d)
         cfg.model_dirs = dirs
+    if "endpoints" in data:
+        if not isinstance(data["endpoints"], dict):
+            raise ConfigError(f"{path}: [endpoints] must hold [endpoints.NAME] tables")
+        for name, table in data["endpoints"].items():
+            problem = endpoint_problem(name, table)
+            if problem:
+                raise ConfigError(f"{path}: {problem}")
+        cfg.endpoints = {name: dict(table) for name, table in data["endpoints"].items()}
     for table in ("generation", "keymap"):
         if table in data:
             if not isinstance(data[table], dict):

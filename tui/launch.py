@@ -37,7 +37,14 @@ class LaunchConfig:
     fast: str = "auto"  # static KV cache + torch.compile: auto (where it pays) | on | off
     config_path: Path | None = None
     prompt: str | None = None  # -p: answer this one prompt on stdout, no full-screen app
+    show_thinking: bool = False  # -p --show-thinking: a reasoning model's thinking to stderr
     yes: bool = False  # --yes: -p downloads a hub model that is not cached without asking
+    # A served model (tui/endpoints.py): --endpoint URL|NAME and how to reach it.
+    endpoint: str | None = None
+    api_key_env: str | None = None  # None: the endpoint's own, else OPENAI_API_KEY when set
+    insecure: bool = False
+    allow_http_key: bool = False
+    read_timeout: float | None = None
 
 
 def sessions_dir_for(launch: LaunchConfig, config: Config) -> Path:
@@ -50,13 +57,20 @@ def sessions_dir_for(launch: LaunchConfig, config: Config) -> Path:
 
 
 def load_spec_for(launch: LaunchConfig, config: Config, session: Session) -> LoadSpec:
-    """--model, else a resumed chat's own model, else the config file's, else the default."""
+    """--model, else a resumed chat's own model, else the config file's, else the default; on
+    the server --endpoint names, or the one a resumed chat was served by (endpoints.py)."""
+    from tui import endpoints
+
+    endpoint = endpoints.for_launch(launch, config, session)
     model = launch.model
-    if model is None and session.messages and session.model.id:
+    if model is None and endpoint is not None:
+        model = endpoints.resumed_model(session, endpoint)
+    elif model is None and session.messages and session.model.id:
         model = session.model.id
     if model is None:
-        model = config.model or ""
+        model = (endpoint.model if endpoint is not None else config.model) or ""
     return LoadSpec(
+        endpoint=endpoint,
         model=model,
         dtype=launch.dtype or config.dtype or "auto",
         device=launch.device,

@@ -32,7 +32,7 @@ from tui.chat import Chat
 from tui.chat.context import dropped_note
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, Reply
-from tui.engine.registry import make_backend
+from tui.engine.registry import make_backend, name_for
 from tui.launch import LaunchConfig, load_spec_for, sessions_dir_for
 from tui.store import SessionLoadError, SessionRefError, SessionStore
 from tui.store.session import ReplyStats, Session
@@ -203,14 +203,18 @@ def _answer(
     err: TextIO,
     progress: _Progress,
 ) -> int:
-    # One reply ends long before a background compile (a minute or more on a CPU) would pay.
-    backend = backend or make_backend(launch.backend, one_reply_fast_mode(launch.fast))
     spec = load_spec_for(launch, config, session)
+    # One reply ends long before a background compile (a minute or more on a CPU) would pay.
+    # A served model (--endpoint, or a resumed chat's) is answered by the remote engine.
+    name = name_for(spec, launch.backend)
+    backend = backend or make_backend(name, one_reply_fast_mode(launch.fast))
     if backend.capabilities.hub_models:
         _download(spec.model, launch.yes, err, progress)
     info = _load(backend, spec, progress)
     if info.quantization_note:
         _say(err, info.quantization_note)
+    if info.server_note:
+        _say(err, info.server_note)
     saves: list[bool] = []
     chat = Chat(session, backend, lambda s: saves.append(_save(store, s, err)))
     chat.model_info = info

@@ -42,8 +42,7 @@ class RemoteActions(ChatHost):
         if backend is None or backend is self.backend:
             return
         old, self.backend = self.backend, backend
-        self.chat.backend = backend
-        backend.use_thinking(self.session.settings.thinking)
+        self.chat.backend = backend  # (the chat hands it its settings with every reply)
         try:
             old.unload()
         except Exception:  # noqa: BLE001 - freeing memory on the way out of a model

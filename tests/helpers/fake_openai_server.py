@@ -84,7 +84,10 @@ class FakeServer:
             {"id": "fake-model", "object": "model", "owned_by": "vllm", "max_model_len": 4096}
         ]
         self.chat: list[Step] | Callable[[dict[str, Any]], list[Step]] = reply_steps(["Hi", "!"])
-        self.pages: dict[str, tuple[int, str, str]] = {}  # path -> (status, body, content type)
+        # path -> (status, body, content type); a vLLM counts tokens on /tokenize.
+        self.pages: dict[str, tuple[int, str, str]] = {
+            "/tokenize": (200, json.dumps({"count": 7, "max_model_len": 4096}), "application/json")
+        }
         self.models_status: tuple[int, str] | None = None  # answer /v1/models with this error
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers)
         self.bodies: list[dict[str, Any]] = []

@@ -39,13 +39,16 @@ class ChatRefused(Exception):
 
 
 def model_ref(info: ModelInfo) -> ModelRef:
-    """How a session records the model that was loaded."""
+    """How a session records the model that was loaded (a served one: its backend and the
+    server's URL, which never holds a credential)."""
     return ModelRef(
         id=info.id,
         revision=info.revision,
-        dtype=info.dtype,
+        dtype=info.dtype or None,
         quantization=info.quantization,
         device=info.device,
+        backend=info.backend,
+        endpoint=info.endpoint,
     )
 
 
@@ -161,6 +164,11 @@ class Chat:
         if message.stats is not None and message.stats.stop_reason not in CONTINUABLE:
             raise ChatRefused(
                 "This reply finished on its own; nothing to continue.", severity="information"
+            )
+        if not self.backend.capabilities.continue_reply:  # e.g. transformers serve
+            raise ChatRefused(
+                "This engine cannot carry on a stopped reply (it always starts a new one): "
+                "regenerate it (r) instead."
             )
         return self.start_reply(carry_on=message)
 

@@ -13,11 +13,16 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from tui.engine.chat_format import ChatFormat
 from tui.engine.options import LoadOption
 from tui.errors import HintedError
 from tui.store.session import GenerationSettings, ReplyStats
+
+if TYPE_CHECKING:
+    from tui.engine.endpoint import Endpoint
+    from tui.hardware.server_metrics import ServerMetrics
 
 # progress(message, fraction or None) while loading: shown in the status line.
 ProgressFn = Callable[[str, "float | None"], object]
@@ -39,6 +44,9 @@ class LoadSpec:
     attn_implementation: str | None = None  # None (auto) | "sdpa" | "eager" | ...
     # Assisted generation: a draft model (id or path, as `model`) or "prompt-lookup".
     draft: str | None = None
+    # A model served by an OpenAI-compatible server (endpoint.py): `model` is then the served
+    # model's name ("" the only or first one), and the remote backend loads it.
+    endpoint: Endpoint | None = None
 
 
 @dataclass
@@ -58,6 +66,18 @@ class ModelInfo:
     draft: str | None = None  # the draft model's name, or "prompt lookup"
     draft_note: str | None = None  # e.g. the MoE warning for assisted generation
     load_s: float = 0.0
+    # What the chat template does about thinking, system prompts and history (chat_format.py);
+    # None where the engine cannot tell (a remote server: it separates the reasoning itself).
+    chat_format: ChatFormat | None = None
+    # The model's own sampling defaults (its generation_config.json), by GenerationSettings
+    # name: a new chat takes them unless the user set those values (tui/chat/sampling.py).
+    generation_defaults: dict[str, Any] = field(default_factory=dict)
+    # A remote engine: its registry name, its URL (never a credential), the server ("vLLM
+    # 0.32.0"), and what it does with the chat's settings that they do not say.
+    backend: str | None = None
+    endpoint: str | None = None
+    server: str | None = None
+    server_note: str | None = None
 
 
 class Thinking(str):
@@ -115,7 +135,9 @@ class Backend(ABC):
     """A chat model the app can load and stream from."""
 
     info: ModelInfo | None = None
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    # A class default; a backend whose abilities depend on what it connects to (a remote
+    # server) sets its own on the instance when it loads.
+    capabilities: Capabilities = Capabilities()
     # How it can load a model (options.py): the CLI flags and picker rows are made from these.
     load_options: ClassVar[tuple[LoadOption, ...]] = ()
 
@@ -170,6 +192,16 @@ class Backend(ABC):
         "compiling": plain while the fast path compiles), for the gauges; empty when there is
         nothing to say."""
         return ""
+
+    def can_load(self, spec: LoadSpec) -> bool:
+        """Whether this backend loads `spec`; the app makes the one that does (registry.py)
+        when the user switches between a local model and a served one."""
+        return spec.endpoint is None
+
+    def server_metrics(self) -> ServerMetrics | None:
+        """The serving engine's own figures (its /metrics), for the gauges; None for an
+        engine that runs here (the gauges show this machine's hardware instead). Blocking."""
+        return None
 
     def unload(self) -> None:
         """Release the model and its memory."""

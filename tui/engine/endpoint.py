@@ -61,6 +61,9 @@ class Endpoint:
     first_token_timeout_s: float = DEFAULT_FIRST_TOKEN_TIMEOUT_S
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     metrics_url: str | None = None  # default: the server's root + /metrics
+    # Why this endpoint cannot be used (a bad --endpoint): the load says so, nothing is sent.
+    problem: str = ""
+    problem_hint: str = ""
 
     @property
     def root(self) -> str:
@@ -192,7 +195,8 @@ def config_problem(name: str, table: object) -> str | None:
             return f"[endpoints.{name}] has an unknown key '{key}' (known: {known})"
         if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
             return f"[endpoints.{name}] '{key}' has the wrong type"
-        if key in ("read_timeout", "first_token_timeout") and not 0 < value <= 86_400:
+        seconds = value if isinstance(value, (int, float)) else 1.0
+        if key in ("read_timeout", "first_token_timeout") and not 0 < seconds <= 86_400:
             return f"[endpoints.{name}] '{key}' must be between 0 and 86400 seconds"
     if "url" not in table:
         return f"[endpoints.{name}] needs a url"

@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import importlib
 
-from tui.engine.backend import Backend, EngineError
+from tui.engine.backend import Backend, EngineError, LoadSpec
 
 # name -> "module:Class". Each class builds itself from the launch with `create(fast)`.
 BACKENDS: dict[str, str] = {
     "transformers": "tui.engine.transformers_backend:TransformersBackend",
     "fake": "tui.engine.fake:FakeBackend",
+    # A model served by vLLM, SGLang, llama-server or transformers serve (LoadSpec.endpoint).
+    "remote": "tui.engine.remote.backend:RemoteBackend",
 }
 
 
 def names() -> tuple[str, ...]:
     return tuple(BACKENDS)
+
+
+def name_for(spec: LoadSpec, local: str) -> str:
+    """The backend that loads `spec`: "remote" for a served model, else `local` (the
+    launch's --backend, or transformers when that was remote)."""
+    if spec.endpoint is not None:
+        return "remote"
+    return "transformers" if local == "remote" else local
 
 
 def backend_class(name: str) -> type[Backend]:

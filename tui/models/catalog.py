@@ -24,8 +24,16 @@ from tui.models.folder_facts import facts_from_folder
 from tui.models.gguf_header import facts_from_gguf, gguf_display_name, is_secondary_shard
 from tui.models.units import format_bytes
 
-SourceKind = Literal["bundled", "hf-cache", "folder", "gguf", "typed"]
-KIND_ORDER: dict[str, int] = {"bundled": 0, "hf-cache": 1, "folder": 2, "gguf": 3, "typed": 4}
+# "remote": a model an endpoint serves (tui/widgets/endpoint_models.py), listed after these.
+SourceKind = Literal["bundled", "hf-cache", "folder", "gguf", "typed", "remote"]
+KIND_ORDER: dict[str, int] = {
+    "bundled": 0,
+    "hf-cache": 1,
+    "folder": 2,
+    "gguf": 3,
+    "typed": 4,
+    "remote": 5,
+}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,16 @@ from textual.message import Message
 
 from tui.hardware.server_metrics import Recent, ServerMetrics, recent
 from tui.widgets.drawn_lines import DrawnLines
-from tui.widgets.gauge_text import bar, fit, flow, glyphs_for, human_seconds, human_tps, level
+from tui.widgets.gauge_text import (
+    bar,
+    fit,
+    flow,
+    glyphs_for,
+    human_seconds,
+    human_tps,
+    level,
+    wrap_words,
+)
 
 POLL_S = 2.0
 MetricsSource = Callable[[], "ServerMetrics | None"]
@@ -92,8 +101,9 @@ class EngineGauge(DrawnLines):
         if self._source is None:
             return []
         g = glyphs_for(self._ascii())
-        head = Content.assemble(("engine", "bold"), " ", (fit(self._label, width - 7, g), "bold"))
-        lines = [head]
+        label = wrap_words(self._label, max(1, width - 7), 2, g)
+        lines = [Content.assemble(("engine", "bold"), " ", (label[0] if label else "", "bold"))]
+        lines += [Content.styled(" " * 7 + more, "bold") for more in label[1:]]
         m = self.metrics
         if m is None:
             lines.append(
@@ -101,7 +111,8 @@ class EngineGauge(DrawnLines):
             )
             return lines
         if not m.available:
-            lines.append(Content.styled(fit(f"  no figures: {m.reason}", width, g), "$text-muted"))
+            reason = wrap_words(f"no figures: {m.reason}", max(1, width - 2), 3, g)
+            lines += [Content.styled(f"  {line}", "$text-muted") for line in reason]
             return lines
         if m.kv_cache_usage is not None:
             frac = m.kv_cache_usage

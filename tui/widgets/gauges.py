@@ -35,6 +35,7 @@ from tui.hardware import (
 from tui.hardware.snapshot import GpuSnapshot
 from tui.store.session import ReplyStats
 from tui.widgets.drawn_lines import DrawnLines
+from tui.widgets.engine_gauges import EngineGauge, MetricsSource
 from tui.widgets.gauge_text import (
     Glyphs,
     bar,
@@ -169,6 +170,10 @@ class GaugesPane(Widget):
         self._last_stream_draw = -STREAM_REDRAW_S  # and of the latest redraw it made
         self._due: set[str] = set()  # sections whose figures changed, waiting for a redraw
         self._sections: dict[str, DrawnLines] = {}
+        # A served model (engine_gauges.py): the server's own figures, and this machine's
+        # hardware labelled as this machine's; no roofline (the server's hardware is unknown).
+        self.engine = EngineGauge(id="gauges-engine", ascii_only=lambda: self.ascii_only)
+        self._served = False
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -183,6 +188,7 @@ class GaugesPane(Widget):
         self._sections = {
             name: DrawnLines(draw, id=f"gauges-{name}") for name, draw in draws.items()
         }
+        yield self.engine  # a served model's server figures; hidden for a local one
         yield from self._sections.values()
 
     @property
@@ -251,6 +257,12 @@ class GaugesPane(Widget):
         if info is not None and self._model_on_cpu():
             self._ensure_cpu_bandwidth()
         self._refresh("context", "roofline")
+
+    def set_server(self, source: MetricsSource | None, label: str = "") -> None:
+        """Where a served model's server figures come from (None: the model runs here)."""
+        self._served = source is not None
+        self.engine.set_source(source, label)
+        self._refresh("hardware", "roofline")
 
     def set_context(self, used: int, maximum: int | None) -> None:
         """Tokens the conversation takes now, against `maximum` (None: the model's)."""
@@ -435,6 +447,9 @@ class GaugesPane(Widget):
                 _line((text, "$warning")) for text in wrap_words(reason, width, max_lines, g)
             )
             lines.extend(self._draw_cpu(snap, width))
+        if self._served:  # what is drawn below is this box, not the one serving the model
+            note = " · not the server" if width >= len("this machine · not the server") else ""
+            lines.insert(0, _line(("this machine", _LABEL), (note, _MUTED)))
         return [line for line in lines if line.plain.strip()]
 
     def _draw_gpu(
@@ -603,6 +618,8 @@ class GaugesPane(Widget):
         def unavailable(why: str) -> list[Content]:
             return [_line(("roof", _LABEL), " ", (fit(f"n/a: {why}", width - 5, g), _MUTED))]
 
+        if self._served:
+            return []  # the server's hardware is not known here: no bound to draw
         if model is None:
             return unavailable("no model")
         if not model.parameters:

@@ -26,6 +26,7 @@ KIND_LABEL = {
     "folder": "folder",
     "gguf": "GGUF file",
     "typed": "not downloaded",
+    "remote": "served",
 }
 
 

@@ -97,6 +97,7 @@ class ModelPicker(Widget):
         current: id of the model loaded now (marked in the list, highlighted first).
         lister: catalog source, `list_models(model_dirs)` by default (tests pass fixed data).
         describer: typed text -> entry, `catalog.describe` by default.
+        remote_spec: a served entry -> its LoadSpec (endpoint_models.RemoteModels.spec_for).
         refresh_s: seconds between hardware samples while shown (0: sample once per show).
     """
 
@@ -201,6 +202,7 @@ class ModelPicker(Widget):
         *,
         lister: Callable[[Sequence[Path]], Catalog] | None = None,
         describer: Callable[[str], CatalogEntry] | None = None,
+        remote_spec: Callable[[CatalogEntry], LoadSpec | None] | None = None,
         refresh_s: float = REFRESH_S,
         name: str | None = None,
         id: str | None = None,
@@ -212,6 +214,8 @@ class ModelPicker(Widget):
         self.model_dirs = list(model_dirs)
         self._lister = lister or (lambda dirs: list_models(dirs))
         self._describer = describer or describe
+        # A served model's spec (endpoint_models.py: the lister lists them, this loads them).
+        self._remote_spec = remote_spec
         # Fresh figures on each show, then every refresh_s while shown (0: on show only).
         self._sampler = self.hardware.sampler(
             post_to(self, HardwareSampled),
@@ -344,6 +348,8 @@ class ModelPicker(Widget):
         entry = entry or self.selected
         if entry is None:
             return None
+        if entry.kind == "remote" and self._remote_spec is not None:
+            return self._remote_spec(entry)
         options: dict[str, Any] = {
             o.dest: o.to_spec(self._row(o.key).value) for o in _load_options()
         }

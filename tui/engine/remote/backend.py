@@ -130,7 +130,9 @@ class _Link:
         self.tokenize = tokenize
 
     def context(self) -> errors.Context:
-        return errors.Context(self.endpoint, self.key, self.model, lambda: self.models)
+        return errors.Context(
+            self.endpoint, self.key, self.model, lambda: self.models, bool(self.server.continuation)
+        )
 
 
 class RemoteBackend(Backend):
@@ -229,7 +231,7 @@ class RemoteBackend(Backend):
             notes.append(f"{server.label} cannot carry on a stopped reply (+): regenerate instead.")
         sampling = server.sampling_note(GenerationSettings())  # what it does with tchat's own
         if sampling:
-            notes.append(sampling[0].upper() + sampling[1:])
+            notes.append(sampling[0].upper() + sampling[1:] if sampling[0] == "i" else sampling)
         link = _Link(conn, endpoint, key, server, model_id, names, tokenize)
         old, self._link = self._link, link
         if old is not None:
@@ -384,7 +386,7 @@ class RemoteBackend(Backend):
                 reply.error = str(
                     EngineError(
                         f"The stream from {ctx.label} ended before the reply did.",
-                        f"{errors.KEPT} Continue (+) or regenerate (r).",
+                        f"{errors.KEPT} To try again, {ctx.again()}.",
                     )
                 )
             if reader.usage_seen and reader.prompt_tokens and not link.tokenize:

@@ -36,6 +36,11 @@ class Context:
     key: str | None = None  # only to scrub it from server text; never shown
     model: str = ""
     served: Callable[[], Sequence[str]] = field(default=lambda: ())  # for a 404 on a model
+    can_continue: bool = True  # the server carries on a stopped reply (+)
+
+    def again(self) -> str:
+        """What to press to try again, as far as this server allows."""
+        return "regenerate (r) or continue (+)" if self.can_continue else "regenerate (r)"
 
     @property
     def label(self) -> str:
@@ -238,7 +243,7 @@ def describe(exc: BaseException, ctx: Context, *, streaming: bool = False) -> En
         if streaming:
             return EngineError(
                 f"{label} stopped sending mid-reply (read timeout).",
-                f"{KEPT} Continue (+) or regenerate (r) once the server answers again.",
+                f"{KEPT} Once the server answers again, {ctx.again()}.",
             )
         return EngineError(
             f"Cannot reach {label}: no answer within {ctx.endpoint.connect_timeout_s:.0f} s.",
@@ -261,7 +266,7 @@ def describe(exc: BaseException, ctx: Context, *, streaming: bool = False) -> En
         if streaming:
             return EngineError(
                 f"The connection to {label} was lost mid-reply.",
-                f"{KEPT} When the server is back, continue (+) or regenerate (r).",
+                f"{KEPT} When the server is back, {ctx.again()}.",
             )
         return EngineError(
             f"Cannot reach {label}: connection refused at {host}:{_port(ctx.endpoint)}.",
@@ -275,7 +280,7 @@ def describe(exc: BaseException, ctx: Context, *, streaming: bool = False) -> En
     ):
         return EngineError(
             f"The connection to {label} was lost mid-reply ({ctx.scrub(_short(exc))}).",
-            f"{KEPT} When the server is back, continue (+) or regenerate (r).",
+            f"{KEPT} When the server is back, {ctx.again()}.",
         )
     if "APIConnectionError" in names or "ConnectError" in names:
         return EngineError(
@@ -289,7 +294,7 @@ def midstream(detail: str, ctx: Context) -> EngineError:
     """A `data: {"error": ...}` event in the middle of a stream."""
     return EngineError(
         f"{ctx.label} stopped the reply with an error: {ctx.scrub(detail) or 'no detail'}",
-        f"{KEPT} Regenerate (r) or continue (+) to try again.",
+        f"{KEPT} To try again, {ctx.again()}.",
     )
 
 
@@ -307,12 +312,15 @@ def stalled(seconds: float, ctx: Context, first: bool) -> EngineError:
     return EngineError(
         f"{ctx.label} sent nothing for {_seconds(seconds)} in the middle of the reply: tchat "
         "stopped waiting (read timeout).",
-        f"{KEPT} Continue (+) or regenerate (r); --read-timeout (or read_timeout in config) "
+        f"{KEPT} To try again, {ctx.again()}; --read-timeout (or read_timeout in config) "
         "sets how long to wait.",
     )
 
 
 def _short(exc: BaseException) -> str:
+    names = _names(exc)
+    if "RemoteProtocolError" in names or "incomplete chunked read" in str(exc):
+        return "the server closed it in the middle of the stream"
     deepest = _causes(exc)[-1]
     text = str(deepest) or type(deepest).__name__
     return text.splitlines()[0] if text else type(deepest).__name__
