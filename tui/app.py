@@ -24,7 +24,13 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from tui import themes
-from tui.chat import Chat, ChatRefused, ReplyInFlight
+from tui.chat import (
+    THINKING_BUDGET_NOTE,
+    Chat,
+    ChatRefused,
+    ReplyInFlight,
+    ran_out_while_thinking,
+)
 from tui.chat.context import dropped_note
 from tui.config import Config, ConfigError, load_config
 from tui.download_actions import DownloadActions
@@ -52,6 +58,7 @@ from tui.store import SessionLoadError, SessionStore
 from tui.store.autosave import Autosaver
 from tui.store.session import Message, ReplyStats, Session
 from tui.text import visible
+from tui.thinking_actions import ThinkingActions
 from tui.widgets.conversation import Conversation
 from tui.widgets.gauges import GaugesPane
 from tui.widgets.message import MessageView
@@ -66,7 +73,7 @@ if TYPE_CHECKING:
 STREAM_SAVE_INTERVAL_S = 3.0
 
 
-class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
+class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions, ThinkingActions):
     """Chat with a local model; every session saved as it goes."""
 
     CSS_PATH = "app.tcss"
@@ -83,6 +90,22 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
         Binding("f4", "browse_sessions", "Sessions", id="browse_sessions"),
         Binding("f5", "settings", "Settings", id="settings", show=False),
         Binding("f8", "inspect_prompt", "Inspect prompt", id="inspect_prompt", show=False),
+        # The prompt (a TextArea) binds F7 to select-all: priority makes it reach the app.
+        Binding(
+            "f7",
+            "toggle_thinking",
+            "Thinking on/off",
+            id="toggle_thinking",
+            show=False,
+            priority=True,
+        ),
+        Binding(
+            "ctrl+f",
+            "toggle_all_thinking",
+            "Show/fold thinking",
+            id="toggle_all_thinking",
+            show=False,
+        ),
         Binding("f9", "copy_reply", "Copy reply", id="copy_reply", show=False),
         Binding("ctrl+t", "copy_code", "Copy code", id="copy_code", show=False),
         # The prompt (a TextArea) binds F6 itself: priority makes it reach the app.
@@ -125,7 +148,12 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
             on_error=lambda e: self.post_message(SessionSaveFailed(str(e))),
         )
         # The open chat (tui/chat): session, reply in flight, edits. Replaced with each chat.
-        self.chat = Chat(self._new_session(), self.backend, self.autosaver.submit)
+        self.chat = Chat(
+            self._new_session(),
+            self.backend,
+            self.autosaver.submit,
+            config_settings=self.config.generation,
+        )
         self.reply_view: MessageView | None = None  # the reply in flight's view
         self._last_stream_save = 0.0
         # Spaces streamed batches by what they cost this UI thread (engine/pump.py).
@@ -133,6 +161,7 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
         self._batch_cpu: float | None = None  # UI-thread CPU clock at the latest batch
         self._after_reply: str | None = None  # "new_chat" / "quit" once the reply stops
         self.replies_finished = 0  # counts fully handled replies; tests and benches wait on it
+        self.alternatives_on = False  # token probabilities asked of the backend (branch_keys.py)
         # Held, not queried: messages that arrive while the app shuts down still find them.
         self.conversation = Conversation(id="conversation")
         self.status = StatusLine(id="status")
@@ -190,7 +219,13 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
     @session.setter
     def session(self, session: Session) -> None:
         """Open `session` as the chat: a new Chat, on the model in use."""
-        chat = Chat(session, self.backend, self.autosaver.submit, lambda: self._load_spec().model)
+        chat = Chat(
+            session,
+            self.backend,
+            self.autosaver.submit,
+            lambda: self._load_spec().model,
+            config_settings=self.config.generation,
+        )
         chat.model_info = self.chat.model_info
         self.chat = chat
 
@@ -326,7 +361,10 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
         system = self.launch.system
         if system is None:
             system = self.config.system_prompt or ""
-        return Session(settings=self.config.generation_settings(), system_prompt=system)
+        # settings_chosen []: the settings follow the model and config until F5 sets some.
+        return Session(
+            settings=self.config.generation_settings(), system_prompt=system, settings_chosen=[]
+        )
 
     def _resume(self, ref: str) -> None:
         """Open the session `ref` names (newest when empty); on failure stay on a new chat."""
@@ -412,6 +450,7 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
         self.status.activity = f"ready (loaded in {info.load_s:.1f} s)"
         self.gauges.set_generating(False)
         self.gauges.set_model(info)
+        self.gauges.status_source = self.backend.engine_status  # compile progress, threads
         self.show_server(info)
         if info.server_note and new_model:
             await self.conversation.notice(info.server_note, kind="info")
@@ -494,7 +533,7 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
             pump(
                 stream,
                 lambda text, n, elapsed, ttft: self.post_message(
-                    ReplyChunked(text, n, elapsed, ttft)
+                    ReplyChunked(text, n, elapsed, ttft, stream.stats.thinking_tokens or 0)
                 ),
                 self.pacer,
             )
@@ -522,8 +561,12 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
         speed = (event.new_tokens - 1) / decoding if event.new_tokens > 1 and decoding > 0 else 0
         # The live speed goes under the reply and in the gauges, not also in the status line:
         # a full-width line changing on every batch made every frame repaint the whole screen.
-        self.reply_view.show_progress(event.new_tokens, speed)
-        self.gauges.reply_progress(event.new_tokens, event.elapsed_s, event.ttft_s)
+        self.reply_view.show_progress(
+            event.new_tokens, speed, event.thinking_tokens, event.elapsed_s
+        )
+        self.gauges.reply_progress(
+            event.new_tokens, event.elapsed_s, event.ttft_s, event.thinking_tokens
+        )
         if time.monotonic() - self._last_stream_save >= STREAM_SAVE_INTERVAL_S:
             self._last_stream_save = time.monotonic()
             self.chat.save()
@@ -547,6 +590,8 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
             self.status.activity = "ready"
         if error:
             self.notify(error, title="Generation stopped", severity="error")
+        elif ran_out_while_thinking(message):
+            self.notify(THINKING_BUDGET_NOTE, title="No answer yet", severity="warning", timeout=8)
         self._update_context(stats.prompt_tokens + stats.new_tokens)
         self.replies_finished += 1
         after, self._after_reply = self._after_reply, None
@@ -558,7 +603,7 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions):
     @work(thread=True, exclusive=True, group="context", exit_on_error=False)
     def count_context(self) -> None:
         """Exact prompt size of the chat so far (a resumed chat can be long): off the UI."""
-        messages = self.session.chat_messages()
+        messages = self.chat.prompt_messages()
         if not messages or self.model_info is None:
             return
         used = self.backend.count_tokens(messages)

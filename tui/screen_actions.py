@@ -43,10 +43,10 @@ class ScreenActions(ChatHost):
         ]
         rows += [("", "On a focused message (shift+tab from the prompt)")]
         rows += [("up / down", "previous / next message; down from the last: the prompt")]
-        rows += [
+        rows += [  # every key of a focused message, also those the footer has no room for
             (b.key.replace(",", " / "), b.description)
             for b in MessageView.BINDINGS
-            if isinstance(b, Binding) and b.show
+            if isinstance(b, Binding) and not b.action.startswith("app.focus_message")
         ]
         self.push_screen(HelpScreen(rows + SCREEN_KEYS))
 
@@ -69,20 +69,33 @@ class ScreenActions(ChatHost):
         self.call_later(self.conversation.show_system_prompt, prompt)
 
     def action_settings(self) -> None:
-        from tui.screens.settings import SettingsScreen
+        from tui.screens.settings import SettingsScreen, ThinkingRow
 
         def apply(result: tuple[GenerationSettings, str] | None) -> None:
             if result is None:
                 return
             settings, system = result
-            self.session.settings = settings
+            self.chat.choose_settings(settings)
             if system != self.session.system_prompt:
                 self._apply_system_prompt(system)
             else:
                 self.chat.save()
             self.notify("Saved with this chat; applies from the next reply.", timeout=4)
 
-        self.push_screen(SettingsScreen(self.session.settings, self.session.system_prompt), apply)
+        fmt = self.chat.chat_format
+        thinking = None
+        if fmt is not None:
+            choice = self.session.settings.thinking
+            thinking = ThinkingRow(
+                fmt.switch is not None, fmt.thinking_on(choice), fmt.thinking_on(None), fmt.note
+            )
+        screen = SettingsScreen(
+            self.session.settings,
+            self.session.system_prompt,
+            inherited=self.chat.sampling.inherited(),
+            thinking=thinking,
+        )
+        self.push_screen(screen, apply)
 
     # ---- sessions ------------------------------------------------------------------------
 

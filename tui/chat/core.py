@@ -15,27 +15,46 @@ the app calls from a worker thread; everything else is quick and runs on the cal
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from typing import Literal
+from dataclasses import replace
+from typing import Any
 
+from tui.chat import prompt as prompts
+from tui.chat.branching import BranchActions
 from tui.chat.context import fit_to_context
+from tui.chat.reasoning import make_parser, split_reply
+from tui.chat.refused import ChatRefused
 from tui.chat.reply import ChatMessage, ReplyInFlight
-from tui.engine.backend import Backend, ModelInfo, Reply
-from tui.store.session import Message, ModelRef, ReplyStats, Session
+from tui.chat.sampling import Sampling
+from tui.engine.backend import Backend, ModelInfo, Reply, Thinking
+from tui.engine.chat_format import ChatFormat
+from tui.engine.tokens import TokenStep
+from tui.store import tree
+from tui.store.session import GenerationSettings, Message, ModelRef, ReplyStats, Session
+
+__all__ = ["CONTINUABLE", "Chat", "ChatRefused", "model_ref"]
 
 # A reply that stopped early can be carried on: length limit, Esc, or an interrupted save.
 CONTINUABLE = ("length", "cancelled", "streaming")
 
 
-class ChatRefused(Exception):
-    """An action the chat cannot take now; the text says why, for the user. `severity` is
-    "warning" for a refusal, "information" when there is simply nothing to do."""
+def ran_out_while_thinking(message: Message) -> bool:
+    """The reply used up max_new_tokens (which covers thinking and answer) before its answer
+    began: worth saying, and `+` continues it."""
+    stats = message.stats
+    return (
+        stats is not None
+        and stats.stop_reason == "length"
+        and bool(message.thinking)
+        and not message.content.strip()
+    )
 
-    def __init__(
-        self, message: str, severity: Literal["information", "warning"] = "warning"
-    ) -> None:
-        super().__init__(message)
-        self.severity = severity
+
+THINKING_BUDGET_NOTE = (
+    "Out of tokens while thinking: max_new_tokens covers the thinking and the answer. "
+    "Press + on the reply to continue it, or raise Max new tokens (F5)."
+)
 
 
 def model_ref(info: ModelInfo) -> ModelRef:
@@ -52,12 +71,13 @@ def model_ref(info: ModelInfo) -> ModelRef:
     )
 
 
-class Chat:
+class Chat(BranchActions):
     """A session being chatted in, with the backend that answers it.
 
     `save(session)` is how the chat is persisted (the app's autosaver, or the one-shot mode's
     synchronous store); `planned_model()` names the model about to be loaded, recorded on
-    messages written before one is."""
+    messages written before one is. `config_settings` is the config file's [generation]: with
+    the model's own defaults, it gives the settings this chat did not choose (sampling.py)."""
 
     def __init__(
         self,
@@ -65,17 +85,55 @@ class Chat:
         backend: Backend,
         save: Callable[[Session], object],
         planned_model: Callable[[], str] = lambda: "default",
+        config_settings: dict[str, Any] | None = None,
     ) -> None:
+        tree.pin_settings(session)  # before anything changes the session's settings
         self.session = session
         self.backend = backend
+        self.traces: dict[str, list[TokenStep]] = {}  # token alternatives (branching.py)
         self._save = save
         self._planned_model = planned_model
-        self.model_info: ModelInfo | None = None
+        self.sampling = Sampling(session, config_settings)
+        self._model_info: ModelInfo | None = None
+        backend.use_thinking(session.settings.thinking)
         self.reply: ReplyInFlight | None = None
         self.editing: Message | None = None  # a user message being rewritten
         self.deleted = False  # deleted in the session browser: never saved again
 
     # ---- state ---------------------------------------------------------------------------
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        return self._model_info
+
+    @model_info.setter
+    def model_info(self, info: ModelInfo | None) -> None:
+        """The model answering this chat: its own defaults fill what the chat did not set."""
+        changed = info is not None and info is not self._model_info
+        self._model_info = info
+        if changed and info is not None:
+            self.sampling.use_model(info.generation_defaults)
+            self.backend.use_thinking(self.session.settings.thinking)
+
+    @property
+    def chat_format(self) -> ChatFormat | None:
+        return self._model_info.chat_format if self._model_info else None
+
+    def choose_settings(self, settings: GenerationSettings) -> None:
+        """The user's settings for this chat (F5); see sampling.py for what becomes its own."""
+        self.sampling.choose(settings)
+        self.backend.use_thinking(self.session.settings.thinking)
+
+    def set_thinking(self, on: bool | None) -> None:
+        """The chat's thinking switch (None: the model's default), from the next prompt on."""
+        self.session.settings.thinking = on
+        if self.session.settings_chosen is not None:
+            chosen = set(self.session.settings_chosen) - {"thinking"}
+            self.session.settings_chosen = sorted(
+                chosen | ({"thinking"} if on is not None else set())
+            )
+        self.backend.use_thinking(on)
+        self.save()
 
     @property
     def busy(self) -> bool:
@@ -118,13 +176,14 @@ class Chat:
             raise ChatRefused("A reply is still on its way: Esc stops it.")
 
     def send(self, text: str) -> tuple[Message, bool]:
-        """Add the user's message (after an edit, in place of the edited one and what followed
-        it) and save. Returns (the message, whether earlier turns were cut by an edit)."""
+        """Add the user's message (after an edit, as a new version of the edited one: the old
+        one and what followed it stay as a branch, tree.py) and save. Returns (the message,
+        whether the path shown changed before it)."""
         self._refuse_while_busy()
         rewound = False
         edited, self.editing = self.editing, None
-        if edited is not None and edited in self.session.messages:
-            del self.session.messages[self.session.messages.index(edited) :]
+        if edited is not None and any(m is edited for m in self.session.messages):
+            tree.cut(self.session, tree.index_of(self.session, edited))
             rewound = True
         user = Message("user", text)
         self.session.messages.append(user)
@@ -134,7 +193,7 @@ class Chat:
 
     def begin_edit(self, message: Message) -> int:
         """Start rewriting one of the user's messages; returns how many messages follow it
-        (sending drops them)."""
+        (sending makes a new version: they stay with the old one)."""
         if message.role != "user":
             raise ChatRefused("Only your own messages can be edited.")
         self.editing = message
@@ -146,14 +205,12 @@ class Chat:
         return was
 
     def regenerate(self, message: Message) -> ReplyInFlight:
-        """Replace the last reply with a new one (the old message leaves the session)."""
+        """A new version of reply `message` (with the settings and model in use now); the old
+        one and the turns after it stay as a branch (tree.py)."""
         self._refuse_while_busy()
-        if message.role != "assistant" or not self.is_last(message):
-            raise ChatRefused(
-                "Only the last reply can be regenerated. To redo an earlier turn, edit your "
-                "message (e) and resend it."
-            )
-        self.session.messages.pop()
+        if message.role != "assistant":
+            raise ChatRefused("Only replies can be regenerated: edit your message (e) instead.")
+        tree.cut(self.session, tree.index_of(self.session, message))
         return self.start_reply()
 
     def continue_reply(self, message: Message) -> ReplyInFlight:
@@ -172,37 +229,51 @@ class Chat:
             )
         return self.start_reply(carry_on=message)
 
-    def delete(self, message: Message) -> None:
-        """Remove one message from the chat and its file."""
-        self._refuse_while_busy()
-        if message in self.session.messages:
-            self.session.messages.remove(message)
-            self.save()
-
     # ---- the reply -----------------------------------------------------------------------
 
     def start_reply(self, carry_on: Message | None = None) -> ReplyInFlight:
         """Ask for a reply to the chat so far (or carry on `carry_on`); it waits for the model
         until `launch` starts it."""
-        prompt = self.session.chat_messages()
         if carry_on is None:
             message = Message("assistant", "", stats=ReplyStats(stop_reason="streaming"))
             message.model = self.model_ref()
+            self.reply = ReplyInFlight(message, self.prompt_messages())
             self.session.messages.append(message)
-            self.reply = ReplyInFlight(message, prompt)
         else:
-            before = carry_on.stats.new_tokens if carry_on.stats else 0
+            stats = carry_on.stats or ReplyStats()
             carry_on.stats = ReplyStats(stop_reason="streaming")
             carry_on.error = None
-            self.reply = ReplyInFlight(carry_on, prompt, carry_on=True, tokens_before=before)
+            self.reply = ReplyInFlight(
+                carry_on,
+                self._carried_prompt(carry_on),
+                carry_on=True,
+                tokens_before=stats.new_tokens,
+                thinking_before=(stats.thinking_tokens or 0, stats.thinking_s or 0.0),
+            )
         return self.reply
+
+    def prompt_messages(self) -> list[ChatMessage]:
+        """The chat so far as the model's template takes it (earlier thinking where the
+        template reads it, prompt.py)."""
+        return prompts.history(self.session, self.chat_format)
+
+    def _carried_prompt(self, message: Message) -> list[ChatMessage]:
+        fmt = self.chat_format
+        return [*prompts.history(self.session, fmt, upto=message), prompts.carried(message, fmt)]
 
     def launch(self) -> ReplyInFlight:
         """The model is ready: the waiting reply starts (it gets its cancel event)."""
         assert self.reply is not None, "no reply is waiting"
-        self.reply.message.model = self.model_ref()
-        self.reply.cancel = threading.Event()
-        return self.reply
+        reply = self.reply
+        reply.message.model = self.model_ref()
+        reply.message.settings = replace(self.session.settings)  # what wrote this reply
+        # Built again now the model is known: its template decides how thinking is sent.
+        if reply.carry_on:
+            reply.prompt = self._carried_prompt(reply.message)
+        else:
+            reply.prompt = prompts.history(self.session, self.chat_format, upto=reply.message)
+        reply.cancel = threading.Event()
+        return reply
 
     def open_stream(self, reply: ReplyInFlight) -> tuple[Reply, int]:
         """Blocking (a worker thread): fit the prompt to the context and start the backend's
@@ -216,19 +287,46 @@ class Chat:
             info.context_length if info else None,
             settings.max_new_tokens,
         )
+        self.backend.use_thinking(settings.thinking)
+        started = time.perf_counter()
         stream = self.backend.stream(messages, settings, reply.cancel, reply.carry_on)
+        reply.stream = stream  # its token steps, if the backend records them (finish)
+        message = reply.message
+        tail = ""
+        fmt = self.chat_format
+        if not reply.carry_on and fmt is not None and fmt.reasoning == "tags":
+            # Does the prompt open <think> (DeepSeek-R1)? Its rendered tail says; only asked
+            # of templates that think, so other models pay no second render.
+            try:
+                tail = self.backend.render_prompt(messages)[-200:]
+            except Exception:  # noqa: BLE001 - then the reply is read as starting outside
+                tail = ""
+        reply.parser = make_parser(
+            fmt,
+            tail,
+            carried_thinking=reply.carry_on and bool(message.thinking) and not message.content,
+            carried_answer=reply.carry_on and bool(message.content),
+        )
+        stream.chunks = split_reply(stream.chunks, reply.parser, stream.stats, started)
         return stream, dropped
 
     def withdraw(self) -> None:
         """Take back a new reply that could not start (its prompt does not fit the context):
         nothing was written, so no empty reply stays in the chat."""
         reply, self.reply = self.reply, None
-        if reply is not None and not reply.carry_on and reply.message in self.session.messages:
-            self.session.messages.remove(reply.message)
+        if reply is not None and not reply.carry_on and self.is_last(reply.message):
+            self.session.messages.pop()
+            tree.extend(self.session)  # a regenerated reply's old version is shown again
 
     def add_text(self, text: str) -> None:
-        if self.reply is not None:
-            self.reply.message.content += text
+        """A piece of the reply: its answer, or (a `Thinking`) its thinking."""
+        if self.reply is None:
+            return
+        message = self.reply.message
+        if isinstance(text, Thinking):
+            message.thinking = (message.thinking or "") + text
+        else:
+            message.content += text
 
     def stop(self) -> str | None:
         """Esc: "stopping" (generation told to stop), "dropped" (a reply that was still
@@ -247,8 +345,13 @@ class Chat:
             return None
         if reply.carry_on:
             stats.new_tokens += reply.tokens_before  # the reply counts all its tokens
+            tokens, seconds = reply.thinking_before
+            if tokens or stats.thinking_tokens:
+                stats.thinking_tokens = tokens + (stats.thinking_tokens or 0)
+                stats.thinking_s = seconds + (stats.thinking_s or 0.0)
         reply.message.stats = stats
         reply.message.error = error
+        self.keep_trace(reply, reply.stream.tokens if reply.stream is not None else None)
         self.save()
         return reply.message
 
@@ -256,7 +359,7 @@ class Chat:
         """What the next prompt holds: the reply in flight's, else the chat plus the draft."""
         if self.reply is not None:
             return list(self.reply.prompt)
-        messages = self.session.chat_messages()
+        messages = self.prompt_messages()
         if draft.strip():
             messages.append({"role": "user", "content": draft})
         return messages

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from tui.chat.reasoning import Parser
+from tui.engine.backend import Reply
 from tui.store.session import Message
 
 ChatMessage = dict[str, str]
@@ -24,6 +26,10 @@ class ReplyInFlight:
     carry_on: bool = False  # continues a stopped reply: the model goes on from its text
     tokens_before: int = 0  # a continued reply's earlier tokens, added to its count at the end
     cancel: threading.Event | None = None  # None while it waits for the model to load
+    # A continued reply's earlier thinking (tokens, seconds), added to its figures at the end.
+    thinking_before: tuple[int, float] = (0, 0.0)
+    parser: Parser | None = None  # splits thinking from answer (reasoning.py), once started
+    stream: Reply | None = None  # the backend's stream, once open (its token steps, if any)
 
     @property
     def started(self) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tui.engine.chat_format import ChatFormat
 from tui.engine.options import LoadOption
+from tui.engine.tokens import TokenStep
 from tui.errors import HintedError
 from tui.store.session import GenerationSettings, ReplyStats
 
@@ -88,6 +89,20 @@ class Thinking(str):
     __slots__ = ()
 
 
+class Counted(str):
+    """A piece of reply text that says how many tokens the reply had when it was decoded
+    (`tokens`). The live `stats.new_tokens` runs ahead of the text a consumer has read (the
+    streamer queues text); where thinking ends, the chat core counts by this instead."""
+
+    tokens: int = 0
+
+    @classmethod
+    def of(cls, text: str, tokens: int) -> Counted:
+        counted = cls(text)
+        counted.tokens = tokens
+        return counted
+
+
 @dataclass
 class Reply:
     """A reply being generated: iterate for text deltas; `stats` is final once iteration ends.
@@ -100,6 +115,9 @@ class Reply:
     chunks: Iterator[str]
     stats: ReplyStats = field(default_factory=ReplyStats)
     error: str | None = None
+    # Capability `token_alternatives`, once asked (keep_alternatives): one step per generated
+    # token, in order, complete when iteration ends (tokens.py). None: not recorded.
+    tokens: list[TokenStep] | None = None
 
     def __iter__(self) -> Iterator[str]:
         return self.chunks
@@ -126,6 +144,9 @@ class Capabilities:
     prompt_text: bool = False  # render_prompt() and token_ids(), for the prompt inspector
     local_hardware: bool = True  # runs on this machine: its gauges show the engine's hardware
     compiled_path: bool = False  # speed_path() says when replies run compiled
+    # keep_alternatives(): Reply.tokens holds each token's probability and the likeliest
+    # alternatives (tokens.py), for the token inspector
+    token_alternatives: bool = False
     # load() takes Hugging Face hub ids and reads them from the local HF cache: the app
     # downloads one that is not there first, with progress (tui/models/download.py).
     hub_models: bool = False
@@ -187,10 +208,27 @@ class Backend(ABC):
         """The prompt's token ids (capability `prompt_text`)."""
         raise EngineError("This engine does not show its token ids.")
 
+    def use_thinking(self, on: bool | None) -> None:
+        """The open chat's thinking switch (None: the model's default), for every prompt from
+        now on: streamed, counted, rendered. Engines that cannot switch ignore it."""
+        return None
+
+    def keep_alternatives(self, top: int) -> None:
+        """From the next reply on, record each token's probability and its `top` likeliest
+        alternatives in `Reply.tokens` (0: stop recording); capability `token_alternatives`.
+        Engines that cannot ignore it."""
+        return None
+
     def speed_path(self) -> str:
         """A word or two on how the latest reply is being generated ("compiled", or
         "compiling": plain while the fast path compiles), for the gauges; empty when there is
         nothing to say."""
+        return ""
+
+    def engine_status(self) -> str:
+        """A line on the engine between replies, for the gauges: e.g. a compile's progress and
+        the CPU threads in use ("compiling 40%: autotuning matmuls · 1 thread (measured)").
+        Cheap (read about once a second); empty when there is nothing to say."""
         return ""
 
     def can_load(self, spec: LoadSpec) -> bool:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui.engine import cpu_quant, fast_path, four_bit_shapes
+from tui.engine import cpu_quant, fast_path, four_bit_shapes, token_probs
 from tui.engine.assisted import DraftSlot
 from tui.engine.backend import (
     Backend,
@@ -151,6 +151,7 @@ class TransformersBackend(Backend):
         local_hardware=True,
         compiled_path=True,
         hub_models=True,
+        token_alternatives=True,
     )
     load_options = TRANSFORMERS_OPTIONS
 
@@ -171,6 +172,7 @@ class TransformersBackend(Backend):
         self.fast_note = ""  # why the fast path is on or off, for the user
         self._reply_path = ""  # what speed_path() says of the latest reply
         self._quant_note: str | None = None  # layers the load kept unquantized, if any
+        self._alternatives = 0  # token alternatives recorded per step (token_probs.py)
         self.drafts = DraftSlot(self._load_draft)  # assisted generation's draft in use
 
     # ---- loading -------------------------------------------------------------------------
@@ -401,6 +403,9 @@ class TransformersBackend(Backend):
     def speed_path(self) -> str:
         return self._reply_path
 
+    def keep_alternatives(self, top: int) -> None:
+        self._alternatives = max(0, top)
+
     def unload(self) -> None:
         if self.fast_path is not None:
             self.fast_path.enabled = False
@@ -479,6 +484,12 @@ class TransformersBackend(Backend):
         # prompt lookup, transformers 5.24 fails (IndexError in the cache) — keep them exclusive.
         assisted = self.drafts.generate_kwargs(settings, prompt_tokens)
         kwargs.update(assisted)
+        # Token probabilities, when asked (not for assisted replies: drafts score rejected
+        # tokens too). Cost: bench/token_alternatives.py.
+        recorder = token_probs.Recorder(self._alternatives) if self._alternatives else None
+        if recorder is not None and not assisted:
+            recorder.attach(kwargs)
+            reply.tokens = []
         path = self.fast_path if not assisted else None
         if path is not None:
             # None until the compiled path for this length is warm: then plain generate.
@@ -510,6 +521,8 @@ class TransformersBackend(Backend):
             finally:
                 thread.join()
                 self._finish(reply, streamer, settings, cancel, failure, started)
+                if reply.tokens is not None and recorder is not None:
+                    reply.tokens.extend(recorder.steps(self.tokenizer))
                 self.drafts.reply_done(reply.stats)
                 if path is not None:
                     path.reply_done()  # compiles now, between replies, if this one lacked it

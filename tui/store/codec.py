@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from tui.store import tree
 from tui.store._reader import Reader, ShapeError, type_name
 from tui.store.errors import SessionLoadError
 from tui.store.migrations import OLDEST_FORMAT, migrate
@@ -87,19 +88,25 @@ def _stats_dict(s: ReplyStats) -> dict[str, Any]:
     d = asdict(s)
     d["ttft_s"], d["decode_tps"] = _figure(s.ttft_s), _figure(s.decode_tps)
     d["accepted_rate"] = _figure(s.accepted_rate)
+    d["thinking_s"] = _figure(s.thinking_s)
     d["total_s"] = _num(s.total_s)
     return _drop_none(d)
 
 
-def _settings_dict(g: GenerationSettings) -> dict[str, Any]:
+def _settings_dict(g: GenerationSettings, chosen: list[str] | None = None) -> dict[str, Any]:
     d = asdict(g)
     for key in ("temperature", "top_p", "repetition_penalty"):
         d[key] = _num(d[key])
+    if chosen is not None:
+        d["chosen"] = sorted(set(chosen))
     return _drop_none(d)
 
 
-def _message_dict(m: Message) -> dict[str, Any]:
-    d: dict[str, Any] = {"role": m.role, "content": _text(m.content), "created": m.created}
+def _message_dict(m: Message, session: GenerationSettings, branch: bool = False) -> dict[str, Any]:
+    d: dict[str, Any] = {"id": m.id} if m.id else {}
+    if branch and m.parent is not None:
+        d["parent"] = m.parent
+    d.update(role=m.role, content=_text(m.content), created=m.created)
     if m.error is not None:
         d["error"] = _text(m.error)
     if m.thinking is not None:
@@ -108,12 +115,14 @@ def _message_dict(m: Message) -> dict[str, Any]:
         d["stats"] = _stats_dict(m.stats)
     if m.model is not None:
         d["model"] = _model_dict(m.model)
+    if m.settings is not None and m.settings != session:  # the same as the session's: left out
+        d["settings"] = _settings_dict(m.settings)
     return d
 
 
 def session_to_dict(session: Session) -> dict[str, Any]:
     """The session as the file holds it, current format, keys in the order they are written."""
-    return {
+    d: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "id": session.id,
         "title": _text(session.title),
@@ -121,9 +130,12 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         "updated": session.updated,
         "system_prompt": _text(session.system_prompt),
         "model": _model_dict(session.model),
-        "settings": _settings_dict(session.settings),
-        "messages": [_message_dict(m) for m in session.messages],
+        "settings": _settings_dict(session.settings, session.settings_chosen),
+        "messages": [_message_dict(m, session.settings) for m in session.messages],
     }
+    if session.branches:  # format 3: the other versions, and the turns that followed them
+        d["branches"] = [_message_dict(m, session.settings, True) for m in session.branches]
+    return d
 
 
 # ---------------------------------------------------------------- reading
@@ -154,6 +166,8 @@ def _read_stats(r: Reader) -> ReplyStats:
         total_s=r.number("total_s", min=0.0),
         stop_reason=r.choice("stop_reason", STOP_REASONS),
         accepted_rate=r.number("accepted_rate", None, min=0.0, max=1.0),
+        thinking_tokens=r.integer("thinking_tokens", None, min=0),
+        thinking_s=r.number("thinking_s", None, min=0.0),
     )
     r.done()
     return s
@@ -169,9 +183,22 @@ def _read_settings(r: Reader) -> GenerationSettings:
         top_k=r.integer("top_k", d.top_k, min=0),
         repetition_penalty=r.number("repetition_penalty", d.repetition_penalty, positive=True),
         seed=r.integer("seed", None),
+        thinking=r.boolean("thinking", None),
     )
     r.done()
     return g
+
+
+_SETTING_NAMES = tuple(f.name for f in fields(GenerationSettings))
+
+
+def _read_chosen(r: Reader) -> list[str] | None:
+    """`settings.chosen`: the settings the chat set itself (absent in older files: None)."""
+    chosen = r.strings("chosen", None)
+    for name in chosen or ():
+        if name not in _SETTING_NAMES:
+            raise ShapeError(f"{r.loc('chosen')}: {name!r} is not a setting")
+    return chosen
 
 
 def settings_from_dict(data: Any) -> GenerationSettings:
@@ -187,9 +214,18 @@ def settings_from_dict(data: Any) -> GenerationSettings:
         raise ValueError(str(exc)) from None
 
 
-def _read_message(r: Reader) -> Message:
-    stats, model = r.table("stats"), r.table("model")
+def _read_message_id(r: Reader, key: str, default: Any) -> Any:
+    value = r.text(key, default)
+    if value and not is_valid_session_id(value):  # the same characters as a session id
+        raise ShapeError(f"{r.loc(key)}: {value!r} is not a valid message id")
+    return value
+
+
+def _read_message(r: Reader, branch: bool = False) -> Message:
+    stats, model, settings = r.table("stats"), r.table("model"), r.table("settings")
     m = Message(
+        id=_read_message_id(r, "id", ""),
+        parent=_read_message_id(r, "parent", None) if branch else None,
         role=r.choice("role", ROLES),
         content=r.text("content"),
         created=r.timestamp("created"),
@@ -197,6 +233,7 @@ def _read_message(r: Reader) -> Message:
         model=_read_model(model) if model is not None else None,
         error=r.text("error", None),
         thinking=r.text("thinking", None),
+        settings=_read_settings(settings) if settings is not None else None,
     )
     r.done()
     return m
@@ -210,6 +247,7 @@ def _read_session(r: Reader) -> Session:
             f"id: {sid!r} is not a valid session id (letters, digits, '-' and '_' only)"
         )
     model, settings = r.table("model"), r.table("settings")
+    chosen = _read_chosen(settings) if settings is not None else None
     s = Session(
         id=sid,
         title=r.text("title", ""),
@@ -220,8 +258,13 @@ def _read_session(r: Reader) -> Session:
         system_prompt=r.text("system_prompt", ""),
         messages=[_read_message(m) for m in r.tables("messages")],
         format_version=FORMAT_VERSION,
+        settings_chosen=chosen,
+        branches=[_read_message(m, branch=True) for m in r.tables("branches")],
     )
     r.done()
+    trouble = tree.problem(s)
+    if trouble is not None:
+        raise ShapeError(trouble)
     return s
 
 

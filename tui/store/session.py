@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 Role = str  # "system" | "user" | "assistant"
 ROLES = ("system", "user", "assistant")
@@ -48,6 +48,9 @@ class GenerationSettings:
     top_k: int = 50
     repetition_penalty: float = 1.1
     seed: int | None = None
+    # A reasoning model's thinking switch, handed to its chat template: None is the model's
+    # own default (most think unless told not to).
+    thinking: bool | None = None
 
 
 @dataclass
@@ -77,11 +80,17 @@ class ReplyStats:
     stop_reason: str = "end_of_turn"
     # Assisted generation only: the share of drafted tokens the model accepted (0..1).
     accepted_rate: float | None = None
+    # Reasoning models: how many of `new_tokens` were thinking, and how long it took.
+    thinking_tokens: int | None = None
+    thinking_s: float | None = None
 
     def describe(self) -> str:
         """One line for people: 'stopped by you · 42 tokens · 13.9 tok/s · first token 0.20 s'.
         The conversation and the Markdown export both use it."""
         bits = [f"{self.new_tokens} tokens"]
+        if self.thinking_tokens:
+            answer = max(self.new_tokens - self.thinking_tokens, 0)
+            bits = [f"{self.thinking_tokens} thinking + {answer} answer tokens"]
         if self.decode_tps:
             bits.append(f"{self.decode_tps:.1f} tok/s")
         if self.ttft_s is not None:
@@ -105,6 +114,13 @@ class Message:
     error: str | None = None  # set when generation failed; the partial content stays
     # Format 2: a reasoning model's thinking, kept apart from the answer in `content`.
     thinking: str | None = None
+    # Format 3, the chat as a tree (tree.py): an id where a branch refers to the message ("" in
+    # a linear chat), the parent of a message off the path shown (None: a first message; on
+    # the path a message follows the one before it), and the settings a reply was written with
+    # (None: the session's).
+    id: str = ""
+    parent: str | None = None
+    settings: GenerationSettings | None = None
 
     @property
     def stopped(self) -> bool:
@@ -122,8 +138,16 @@ class Session:
     model: ModelRef = field(default_factory=ModelRef)
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     system_prompt: str = ""
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # the path shown, oldest first
     format_version: int = FORMAT_VERSION
+    # The settings this chat chose itself (F5); the others follow the model's own defaults and
+    # the config file (tui/chat/sampling.py). None: every setting is kept as it is (a file
+    # from before this was recorded, a session built with settings in code); a new chat in
+    # the app or `-p` starts with [].
+    settings_chosen: list[str] | None = None
+    # Format 3: every message not on the path shown (other versions and the turns after them),
+    # each naming its parent; the most recently shown last (tree.py).
+    branches: list[Message] = field(default_factory=list)
 
     def chat_messages(self) -> list[dict[str, str]]:
         """The conversation as the `messages` list a chat template takes, system prompt first."""

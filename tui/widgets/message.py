@@ -5,6 +5,9 @@ through `Markdown.get_stream()` so each batch of text is appended, not re-render
 reply streams into a chain of Markdown segments (segments.py) so each update's layout work
 stays bounded, and the cost of a reply stays linear in its length. When the reply ends it is
 shown again as one document. A footer line says how the reply ended and its speed.
+
+A reasoning model's thinking goes to its own block above the answer (thinking.py), mounted
+when the first thinking arrives: a message without thinking is drawn as before.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from tui.chat import THINKING_BUDGET_NOTE, ran_out_while_thinking
+from tui.engine.backend import Thinking
 from tui.store.session import Message, ReplyStats
 from tui.text import visible
 from tui.widgets.one_layout import OneLayout
 from tui.widgets.segments import find_cut
 from tui.widgets.stream_markdown import StreamMarkdown
+from tui.widgets.thinking import ThinkingBlock
+from tui.widgets.version_label import role_line
 
 # Segments nearest the end of a streaming reply stay displayed (the view shows them).
 KEEP_SEGMENTS_SHOWN = 3
@@ -33,8 +40,6 @@ KEEP_SEGMENTS_SHOWN = 3
 # repaint of that line was a fifth of a text batch's frame, and a figure that changes every
 # second reads as live (the gauges use 1.5 s).
 LIVE_META_INTERVAL_S = 1.0
-
-ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
 
 def describe_stats(stats: ReplyStats | None) -> str:
@@ -59,6 +64,14 @@ class MessageView(Vertical, OneLayout, can_focus=True):
         Binding("r", "request('regenerate')", "Regenerate"),
         Binding("plus,g", "request('continue')", "Continue"),
         Binding("delete,d", "request('delete')", "Delete"),
+        # A turn with versions ("‹ 2/3 ›"): branch_keys.py.
+        Binding("left,h", "request('previous_version')", "Previous version ‹", show=False),
+        Binding("right,l", "request('next_version')", "Next version ›", show=False),
+        Binding("D", "request('delete_turn')", "Delete the turn, all versions", show=False),
+        Binding("f", "request('fork')", "Fork into a new chat", show=False),
+        Binding("a", "request('alternatives')", "Token alternatives", show=False),
+        Binding("t", "toggle_thinking", "Thinking"),
+        Binding("T", "app.toggle_all_thinking", "All thinking", show=False),
     ]
 
     @dataclass
@@ -74,10 +87,14 @@ class MessageView(Vertical, OneLayout, can_focus=True):
     def action_request(self, action: str) -> None:
         self.post_message(self.ActionRequested(self, action))
 
-    def __init__(self, message: Message, **kwargs: object) -> None:
+    def __init__(
+        self, message: Message, versions: tuple[int, int] = (1, 1), **kwargs: object
+    ) -> None:
         classes = f"message -{message.role}"
         super().__init__(classes=classes, **kwargs)  # type: ignore[arg-type]
         self.message = message
+        self.versions = versions  # (which version is shown, how many): "‹ 2/3 ›"
+        self.role_label = Static(role_line(message, *versions), classes="role")
         self._stream: MarkdownStream | None = None
         # While streaming: the source so far of the segment being written (the last one).
         self._segment_source = ""
@@ -95,21 +112,37 @@ class MessageView(Vertical, OneLayout, can_focus=True):
             else Static(Content(text), classes="body")
         )
         self.meta = Static(Content(""), classes="meta")
+        self.thinking: ThinkingBlock | None = None
+        if message.thinking:
+            self.thinking = ThinkingBlock(message.thinking, message.stats)
         self._meta_lines = -1
         self._progress_at = float("-inf")  # when the live figures were last shown
 
     def compose(self) -> ComposeResult:
-        yield Static(Content(ROLE_LABELS.get(self.message.role, self.message.role)), classes="role")
+        yield self.role_label
+        if self.thinking is not None:
+            yield self.thinking
         yield self.body
         yield self.meta
 
     def on_mount(self) -> None:
         self.refresh_meta()
 
+    def set_versions(self, shown: int, versions: int, force: bool = False) -> None:
+        """The turn's versions changed (one added, deleted, another shown), or (`force`) what
+        the label says of the reply: its model and settings, known once it has started."""
+        if (shown, versions) != self.versions or force:
+            self.versions = (shown, versions)
+            self.role_label.update(role_line(self.message, shown, versions))
+
     def refresh_meta(self, live: str | None = None) -> None:
         """Show stats, an error, or a live note such as 'waiting for the model…'."""
         meta = self.meta
         text = live if live is not None else describe_stats(self.message.stats)
+        if live is None and ran_out_while_thinking(self.message):
+            text = f"{text}\n{THINKING_BUDGET_NOTE}"
+        elif live is None and self._answerless():
+            text = f"{text}\nNo answer after the thinking (t shows it)."
         if self.message.error:
             text = f"{text}\n{self.message.error}" if text else self.message.error
         # Most updates (live speed while streaming) keep the line count: then no relayout,
@@ -121,17 +154,50 @@ class MessageView(Vertical, OneLayout, can_focus=True):
         self.set_class(self.message.error is not None, "-error")
         self.set_class(self.message.stopped, "-stopped")
 
-    def show_progress(self, new_tokens: int, speed: float) -> None:
-        """The live figures of a streaming reply, shown at most every LIVE_META_INTERVAL_S."""
+    def show_progress(
+        self, new_tokens: int, speed: float, thinking_tokens: int = 0, elapsed_s: float = 0.0
+    ) -> None:
+        """The live figures of a streaming reply, shown at most every LIVE_META_INTERVAL_S;
+        thinking and answer tokens counted apart."""
         now = time.monotonic()
         if now - self._progress_at >= LIVE_META_INTERVAL_S:
             self._progress_at = now
-            self.refresh_meta(f"{new_tokens} tokens · {speed:.1f} tok/s")
+            tokens = f"{new_tokens} tokens"
+            if thinking_tokens:
+                answer = max(new_tokens - thinking_tokens, 0)
+                tokens = f"{thinking_tokens} thinking + {answer} answer tokens"
+            self.refresh_meta(f"{tokens} · {speed:.1f} tok/s")
+            if self.thinking is not None and self.thinking.live:
+                self.thinking.show_figures(thinking_tokens, elapsed_s)
+
+    def _answerless(self) -> bool:
+        """The model ended its turn after thinking, without an answer (or with a tool call)."""
+        m = self.message
+        done = m.stats is not None and m.stats.stop_reason == "end_of_turn"
+        return done and bool(m.thinking) and not m.content.strip()
+
+    def action_toggle_thinking(self) -> None:
+        if self.thinking is None:
+            self.app.notify("This message has no thinking.", timeout=3)
+            return
+        self.thinking.toggle()
+
+    async def _append_thinking(self, text: str) -> None:
+        if self.thinking is None:
+            self.thinking = ThinkingBlock(live=True)
+            await self.mount(self.thinking, before=self.body)
+        self.thinking.append(text)
 
     # ---- streaming (assistant only) ------------------------------------------------------
 
     async def append(self, text: str) -> None:
-        """Append streamed text; the Markdown widget parses only what changed."""
+        """Append streamed text; the Markdown widget parses only what changed. A `Thinking`
+        piece goes to the thinking block instead."""
+        if isinstance(text, Thinking):
+            await self._append_thinking(text)
+            return
+        if self.thinking is not None and self.thinking.live:
+            self.thinking.answer_started()
         text = visible(text)
         if self._stream is None:
             assert isinstance(self.body, Markdown), "only replies stream"
@@ -204,10 +270,13 @@ class MessageView(Vertical, OneLayout, can_focus=True):
         """Carry on streaming into a finished reply (continue after a stop)."""
         if isinstance(self.body, Markdown):
             await self.body.update(visible(self.message.content))
+        if self.thinking is not None and not self.message.content:
+            self.thinking.restart()  # it stopped while thinking: it thinks on
         self.refresh_meta("continuing…")
 
     async def finish(self) -> None:
         """End the stream and show the final text once, as a whole document."""
+        self.set_versions(*self.versions, force=True)  # the model and settings that wrote it
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
@@ -225,4 +294,9 @@ class MessageView(Vertical, OneLayout, can_focus=True):
             self._segment_source = ""
             if isinstance(body, Markdown):
                 await body.update(visible(self.message.content))
+            if self.message.thinking and self.thinking is None:
+                self.thinking = ThinkingBlock(self.message.thinking, self.message.stats)
+                await self.mount(self.thinking, before=self.body)
+            elif self.thinking is not None:
+                self.thinking.finish(self.message.thinking or "", self.message.stats)
         self.refresh_meta()
