@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -37,7 +38,8 @@ from tui.store.session import GenerationSettings, ReplyStats
 from tui.widgets.prompt import PromptInput
 
 NAME = "remote_stream_overhead"
-NEW_TOKENS = 128
+# TCHAT_BENCH_REMOTE_TOKENS shortens the replies on a box too busy for 128 a run.
+NEW_TOKENS = int(os.environ.get("TCHAT_BENCH_REMOTE_TOKENS", "128"))
 GREEDY = GenerationSettings(max_new_tokens=NEW_TOKENS, do_sample=False, repetition_penalty=1.0)
 
 
@@ -134,6 +136,10 @@ def _server() -> tuple[str, Any]:
     return server.url, server
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run(run: Run) -> list[Result]:
     try:
         import fastapi  # noqa: F401 - transformers serve needs the serving extra
@@ -146,10 +152,13 @@ def run(run: Run) -> list[Result]:
             ]
     reps = run.reps(5, 2)
     url, server = _server()
+    # A `timeout` or kill -TERM must still stop the server this run started (its own session).
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             app_tps, bare_tps, served_by = asyncio.run(_runs(url, reps, Path(tmp)))
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if server is not None:
             server.stop()
     ratios = [

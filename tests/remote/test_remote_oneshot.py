@@ -42,3 +42,15 @@ def test_a_cut_mid_answer_keeps_the_partial_text(fake_server: FakeServer, tmp_pa
     assert code == EXIT_ERROR and out == "Part\n" and "lost mid-reply" in err
     [path] = sorted(tmp_path.glob("*.toml"))
     assert SessionStore(tmp_path).load(path).messages[-1].content == "Part"
+
+
+def test_the_key_never_reaches_the_session_file(
+    fake_server: FakeServer, tmp_path: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    secret = "sk-live-0123456789abcdef"
+    monkeypatch.setenv("BOX_KEY", secret)
+    fake_server.chat = [("text", "x"), ("chunk", {"error": f"echo {secret}"})]
+    code, out, err = ask(fake_server.url, tmp_path, api_key_env="BOX_KEY")
+    assert code == EXIT_ERROR and secret not in err and "***" in err
+    [path] = sorted(tmp_path.glob("*.toml"))
+    assert secret not in path.read_text("utf-8")
