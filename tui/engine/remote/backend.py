@@ -206,9 +206,8 @@ class RemoteBackend(Backend):
             ctx_source = "local" if ctx_len else "unknown"
         tokenize = False
         if server.tokenize:
-            try:
-                conn.tokenize(model_id, [{"role": "user", "content": "hi"}])
-                tokenize = True
+            try:  # a server whose /tokenize ignores `messages` counts 0: not exact then
+                tokenize = conn.tokenize(model_id, [{"role": "user", "content": "hi"}]) > 0
             except (PageMissing, Exception):  # noqa: BLE001 - estimates then
                 tokenize = False
         label = server.label
