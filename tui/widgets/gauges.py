@@ -16,6 +16,7 @@ import locale
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.content import Content
@@ -158,6 +159,7 @@ class GaugesPane(Widget):
         self._streaming = False
         self._prompt_tokens = 0
         self._new_tokens = 0
+        self._thinking_tokens = 0
         self._elapsed = 0.0
         self._ttft: float | None = None
         self._live_tps: float | None = None
@@ -174,6 +176,10 @@ class GaugesPane(Widget):
         # hardware labelled as this machine's; no roofline (the server's hardware is unknown).
         self.engine = EngineGauge(id="gauges-engine", ascii_only=lambda: self.ascii_only)
         self._served = False
+        # The engine's own line between replies (a compile's progress, CPU threads): read at
+        # each hardware sample from the backend's `engine_status`, set by the app.
+        self.status_source: Callable[[], str] | None = None
+        self._engine_status = ""
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -243,6 +249,10 @@ class GaugesPane(Widget):
                 history = self._gpu_util.setdefault(gpu.index, deque(maxlen=HISTORY))
                 history.append(gpu.utilization)
         self._due.update(("hardware", "roofline"))
+        status = self.status_source() if self.status_source is not None else ""
+        if status != self._engine_status:
+            self._engine_status = status
+            self._due.add("reply")
         if self._streaming and time.monotonic() - self._last_progress_at < COALESCE_S:
             return
         self._refresh(*self._due)
@@ -287,6 +297,7 @@ class GaugesPane(Widget):
         self._path = path
         self._prompt_tokens = prompt_tokens
         self._new_tokens = 0
+        self._thinking_tokens = 0
         self._elapsed = 0.0
         self._ttft = None
         self._live_tps = None
@@ -299,10 +310,13 @@ class GaugesPane(Widget):
         self.set_generating(True, fast=False)
         self._refresh("reply", "roofline")
 
-    def reply_progress(self, new_tokens: int, elapsed_s: float, ttft_s: float | None) -> None:
-        """Tokens so far, seconds since the reply started, and time to first token once
-        known. Cheap: called several times a second while streaming."""
+    def reply_progress(
+        self, new_tokens: int, elapsed_s: float, ttft_s: float | None, thinking_tokens: int = 0
+    ) -> None:
+        """Tokens so far (`thinking_tokens` of them thinking), seconds since the reply started,
+        and time to first token once known. Cheap: called several times a second."""
         self._new_tokens = new_tokens
+        self._thinking_tokens = thinking_tokens
         self._elapsed = elapsed_s
         if ttft_s is not None:
             self._ttft = ttft_s
@@ -331,6 +345,7 @@ class GaugesPane(Widget):
         self._streaming = False
         self._last_stats = stats
         self._new_tokens = stats.new_tokens
+        self._thinking_tokens = stats.thinking_tokens or 0
         self._prompt_tokens = stats.prompt_tokens or self._prompt_tokens
         if stats.ttft_s is not None:
             self._ttft = stats.ttft_s
@@ -568,9 +583,12 @@ class GaugesPane(Widget):
         lines = [_line(*head)]
         if not self._streaming and self._last_stats is None:
             lines.append(_line((fit("  no reply yet", width, g), _MUTED)))
-            return lines
+            return lines + self._draw_engine_status(width)
         # Most telling first: in a short pane the tail of this list is what gets dropped.
         tokens = [f"{self._new_tokens} tok"]
+        if self._thinking_tokens:  # a reasoning model: thinking and answer apart
+            answer = max(self._new_tokens - self._thinking_tokens, 0)
+            tokens = [f"think {self._thinking_tokens}", f"answer {answer} tok"]
         if self._streaming and self._ttft is None:
             tokens.append(f"prefill {human_seconds(self._elapsed)}{g.ellipsis}")
         else:
@@ -587,7 +605,12 @@ class GaugesPane(Widget):
             if reason != "end_of_turn":
                 tokens.append({"cancelled": "stopped"}.get(reason, reason))
         lines.extend(_line(t) for t in flow(tokens, width, 2, max_lines=2 if self._short else 3))
-        return lines
+        return lines + self._draw_engine_status(width)
+
+    def _draw_engine_status(self, width: int) -> list[Content]:
+        if not self._engine_status or self._short:
+            return []
+        return [_line((fit(f"  {self._engine_status}", width, self.glyphs), _MUTED))]
 
     def _draw_context(self, width: int) -> list[Content]:
         g = self.glyphs
