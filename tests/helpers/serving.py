@@ -92,6 +92,25 @@ class ServerProcess:
             pass
 
 
+def running_server(url: str, pid: int) -> ServerProcess:
+    """A server someone else started (and stops): for trying the tests against it."""
+    from urllib.parse import urlsplit
+
+    server = ServerProcess([], urlsplit(url).port or 80, {}, Path("/dev/null"))
+    server.url = url.rstrip("/")
+
+    class Running:
+        def __init__(self) -> None:
+            self.pid = pid
+
+        def poll(self) -> None:
+            return None
+
+    server.proc = Running()  # type: ignore[assignment]
+    server.stop = lambda: None  # type: ignore[method-assign]
+    return server
+
+
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update({"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "NO_COLOR": "1"})

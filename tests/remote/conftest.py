@@ -44,6 +44,10 @@ def vllm_server(
 ) -> Iterator[serving.ServerProcess]:
     if os.environ.get("TCHAT_TEST_VLLM") != "1":
         pytest.skip("vLLM tests run with make test-engines (TCHAT_TEST_VLLM=1)")
+    running = os.environ.get("TCHAT_VLLM_URL")  # a vLLM already up (its pid in TCHAT_VLLM_PID)
+    if running:
+        yield serving.running_server(running, int(os.environ.get("TCHAT_VLLM_PID", "0")))
+        return
     if not serving.have_vllm():
         pytest.skip("no .venv-vllm: make setup-vllm")
     log = tmp_path_factory.mktemp("vllm") / "vllm.log"

@@ -13,17 +13,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui.engine import cpu_quant, fast_path, four_bit_shapes, token_probs
+from tui.engine import (
+    cpu_quant,
+    fast_path,
+    four_bit_shapes,
+    generation_defaults,
+    hf_chat,
+    token_probs,
+)
 from tui.engine.assisted import DraftSlot
 from tui.engine.backend import (
     Backend,
     Capabilities,
+    Counted,
     EngineError,
     LoadSpec,
     ModelInfo,
     ProgressFn,
     Reply,
 )
+from tui.engine.chat_format import ChatFormat
 from tui.engine.templates import ensure_chat_template
 from tui.engine.transformers_options import TRANSFORMERS_OPTIONS
 from tui.models import default_model, dtypes
@@ -87,7 +96,12 @@ def avoid_cudnn_attention() -> None:
     torch.backends.cuda.enable_cudnn_sdp(False)
 
 
-def _make_streamer(tokenizer: Any, stats: ReplyStats, started: float) -> Any:
+def _make_streamer(
+    tokenizer: Any, stats: ReplyStats, started: float, drop: frozenset[int] | None = None
+) -> Any:
+    """`drop`: for a reasoning format whose markers are special tokens, the other special ids
+    (the text keeps the markers for the chat core's parser; hf_chat.dropped_specials)."""
+    import torch
     from transformers import TextIteratorStreamer
 
     class TimedStreamer(TextIteratorStreamer):
@@ -98,7 +112,7 @@ def _make_streamer(tokenizer: Any, stats: ReplyStats, started: float) -> Any:
         """
 
         def __init__(self) -> None:
-            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=drop is None)
             self.new_tokens = 0
             self.first_at: float | None = None
             self.last_at: float | None = None
@@ -116,7 +130,16 @@ def _make_streamer(tokenizer: Any, stats: ReplyStats, started: float) -> Any:
             self.last_at = now
             stats.new_tokens = self.new_tokens  # live, for the gauges while streaming
             self.last_token = int(value.reshape(-1)[-1])
+            if drop is not None:
+                kept = [i for i in value.reshape(-1).tolist() if i not in drop]
+                if not kept:
+                    return
+                value = torch.tensor(kept)
             super().put(value)
+
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            # The count at decode time goes with the text (the chat core's thinking count).
+            super().on_finalized_text(Counted.of(text, self.new_tokens), stream_end)
 
     return TimedStreamer()
 
@@ -173,6 +196,9 @@ class TransformersBackend(Backend):
         self._reply_path = ""  # what speed_path() says of the latest reply
         self._quant_note: str | None = None  # layers the load kept unquantized, if any
         self._alternatives = 0  # token alternatives recorded per step (token_probs.py)
+        self._format: ChatFormat | None = None  # the template's ways (hf_chat.detect)
+        self._thinking: bool | None = None  # the open chat's thinking switch
+        self._end_ids: list[int] = []
         self.drafts = DraftSlot(self._load_draft)  # assisted generation's draft in use
 
     # ---- loading -------------------------------------------------------------------------
@@ -197,12 +223,16 @@ class TransformersBackend(Backend):
         tokenizer, model = self._from_pretrained(source, kwargs, spec, device, dtype, report)
         quant_note = self._quant_note  # before a draft's load sets its own
         note = ensure_chat_template(tokenizer)
+        fmt = hf_chat.detect(tokenizer)
+        gen_file = generation_defaults.read_file(source, gguf="gguf_file" in kwargs)
         if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
             tokenizer.pad_token = tokenizer.eos_token
         model.eval()
         # Before the swap: a draft that cannot assist this model leaves the old model in use.
         assistant = self.drafts.prepare(spec, model, tokenizer, name, device, dtype, report)
         self.model, self.tokenizer = model, tokenizer
+        self._format = fmt
+        self._end_ids = hf_chat.end_ids(tokenizer, model.generation_config, fmt)
         self.drafts.install(assistant)
         if self.fast_path is not None:
             self.fast_path.enabled = False  # the old model's: never used again
@@ -428,13 +458,12 @@ class TransformersBackend(Backend):
     def _encode(self, messages: list[dict[str, str]], continue_final: bool = False) -> Any:
         if self.model is None:
             raise EngineError("No model is loaded yet.")
-        return self.tokenizer.apply_chat_template(
-            messages,
-            add_generation_prompt=not continue_final,
-            continue_final_message=continue_final,
-            return_tensors="pt",
-            return_dict=True,
+        return hf_chat.encode(
+            self.tokenizer, messages, self._format, self._thinking, continue_final
         )
+
+    def use_thinking(self, on: bool | None) -> None:
+        self._thinking = on
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return int(self._encode(messages)["input_ids"].shape[-1])
@@ -445,9 +474,7 @@ class TransformersBackend(Backend):
 
     def render_prompt(self, messages: list[dict[str, str]]) -> str:
         """The exact text the model receives: what the prompt inspector shows."""
-        return self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=False
-        )
+        return hf_chat.render(self.tokenizer, messages, self._format, self._thinking)
 
     def stream(
         self,
@@ -464,13 +491,15 @@ class TransformersBackend(Backend):
         enc = {k: v.to(model.device) for k, v in enc.items()}
         prompt_tokens = int(enc["input_ids"].shape[-1])
         reply = Reply(chunks=iter(()), stats=ReplyStats(prompt_tokens=prompt_tokens))
-        streamer = _make_streamer(self.tokenizer, reply.stats, started)
+        drop = hf_chat.dropped_specials(self.tokenizer, self._format)
+        streamer = _make_streamer(self.tokenizer, reply.stats, started, drop)
         kwargs: dict[str, Any] = dict(
             enc,
             streamer=streamer,
             max_new_tokens=settings.max_new_tokens,
             stopping_criteria=_make_cancel_criteria(cancel),
             pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self._end_ids or None,  # every end-of-turn id stops the reply
             do_sample=settings.do_sample,
             repetition_penalty=settings.repetition_penalty,
         )
@@ -548,8 +577,7 @@ class TransformersBackend(Backend):
                 stats.decode_tps = (streamer.new_tokens - 1) / (
                     streamer.last_at - streamer.first_at
                 )
-        eos = self.model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
+        eos_ids = set(self._end_ids) | {self.tokenizer.eos_token_id}
         if failure:
             stats.stop_reason = "error"
             reply.error = _explain_generation_error(failure[0])

@@ -164,7 +164,7 @@ class RemoteBackend(Backend):
         report(f"Connecting to {endpoint.label}…", None)
         key = read_key(endpoint)
         check_key_transport(endpoint, key)
-        from tui.engine.remote.client import Connection, PageMissing
+        from tui.engine.remote.client import Connection
 
         conn = Connection(endpoint, key)
         ctx = errors.Context(endpoint, key, spec.model or endpoint.model)
@@ -208,7 +208,7 @@ class RemoteBackend(Backend):
         if server.tokenize:
             try:  # a server whose /tokenize ignores `messages` counts 0: not exact then
                 tokenize = conn.tokenize(model_id, [{"role": "user", "content": "hi"}]) > 0
-            except (PageMissing, Exception):  # noqa: BLE001 - estimates then
+            except Exception:  # noqa: BLE001 - no /tokenize (or a broken one): estimates then
                 tokenize = False
         label = server.label
         if version and isinstance(version.get("version"), str):
