@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         "'-' reads the prompt from stdin, as does piping into tchat (echo hi | tchat)",
     )
     p.add_argument(
+        "--show-thinking",
+        action="store_true",
+        help="with -p: also print a reasoning model's thinking, to stderr (stdout stays the "
+        "answer alone)",
+    )
+    p.add_argument(
         "-y",
         "--yes",
         action="store_true",
@@ -121,6 +127,7 @@ def parse_args(argv: list[str] | None = None) -> LaunchConfig:
         fast={True: "on", False: "off", None: "auto"}[ns.fast],
         config_path=ns.config,
         prompt=ns.prompt,
+        show_thinking=ns.show_thinking,
         yes=ns.yes,
         **endpoints.launch_fields(ns),
     )
@@ -135,14 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     from tui.lifeline import lifeline
 
     lifeline.install()  # before Textual and torch: a closed terminal always ends tchat
-    from tui.lifeline import lifeline
-
-    lifeline.install()  # before Textual and torch: a closed terminal always ends tchat
     from tui.app import TchatApp  # deferred: keeps --help and argument errors instant
 
     app = TchatApp(launch)
     app.run()
-    lifeline.finish()  # leaving on a signal or a lost terminal: saved, gone now
     lifeline.finish()  # leaving on a signal or a lost terminal: saved, gone now
     return app.return_code or 0
 

@@ -8,6 +8,8 @@ the session browser and `tchat --resume` continues it in the app.
 The reply streams to stdout as it is generated, passed through `visible()` so escape sequences
 a model writes are printed as symbols and cannot drive the terminal. Everything else (progress
 while a model loads on a terminal, errors, notes) goes to stderr, so stdout is only the reply.
+A reasoning model's thinking is kept in the session, apart from the answer, and not printed;
+`--show-thinking` prints it to stderr as it streams, so stdout stays the answer alone.
 
 Exit codes:
     0    the reply was written and saved
@@ -28,10 +30,10 @@ import sys
 import threading
 from typing import TextIO
 
-from tui.chat import Chat
+from tui.chat import Chat, ran_out_while_thinking
 from tui.chat.context import dropped_note
 from tui.config import Config, ConfigError, load_config
-from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, Reply
+from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, Reply, Thinking
 from tui.engine.registry import make_backend, name_for
 from tui.launch import LaunchConfig, load_spec_for, sessions_dir_for
 from tui.store import SessionLoadError, SessionRefError, SessionStore
@@ -96,7 +98,9 @@ def _say(err: TextIO, text: str) -> None:
 def _open_session(store: SessionStore, launch: LaunchConfig, config: Config) -> Session:
     if launch.resume is None:
         system = launch.system if launch.system is not None else (config.system_prompt or "")
-        return Session(settings=config.generation_settings(), system_prompt=system)
+        return Session(
+            settings=config.generation_settings(), system_prompt=system, settings_chosen=[]
+        )
     try:
         path = store.resolve(launch.resume) if launch.resume else store.newest()
         if path is None:
@@ -216,7 +220,12 @@ def _answer(
     if info.server_note:
         _say(err, info.server_note)
     saves: list[bool] = []
-    chat = Chat(session, backend, lambda s: saves.append(_save(store, s, err)))
+    chat = Chat(
+        session,
+        backend,
+        lambda s: saves.append(_save(store, s, err)),
+        config_settings=config.generation,
+    )
     chat.model_info = info
     chat.send(prompt)  # the question is on disk before generation starts
     chat.start_reply()
@@ -232,10 +241,16 @@ def _answer(
         return EXIT_ERROR
     if dropped:
         _say(err, dropped_note(dropped))
-    code = _stream(chat, stream, reply.cancel, out)
+    code = _stream(chat, stream, reply.cancel, out, err if launch.show_thinking else None)
     message = chat.finish(stream.stats, stream.error)
     if message is not None and message.error:
         _say(err, message.error)
+    elif message is not None and ran_out_while_thinking(message):
+        _say(
+            err,
+            "out of tokens while thinking, before any answer: raise max_new_tokens "
+            "([generation] in the config file), or continue it with `tchat --resume` and +",
+        )
     if code == EXIT_INTERRUPTED:
         _say(err, "interrupted: the partial reply is saved")
     if code == EXIT_OK and message is not None and message.error:
@@ -245,14 +260,32 @@ def _answer(
     return code
 
 
-def _stream(chat: Chat, reply: Reply, cancel: threading.Event | None, out: TextIO) -> int:
+def _stream(
+    chat: Chat,
+    reply: Reply,
+    cancel: threading.Event | None,
+    out: TextIO,
+    thoughts: TextIO | None = None,
+) -> int:
     """Stream `reply` into the chat and onto `out`; returns the exit code. A failure mid-way
-    is left in `reply.error`, every character before it kept."""
+    is left in `reply.error`, every character before it kept. Thinking goes to `thoughts`
+    (--show-thinking: stderr) or nowhere: stdout is the answer alone."""
     code = EXIT_OK
     pending_cr = ""  # "\r\n" split across two chunks must still print as a newline
+    thought = ""  # the end of the thinking printed so far
     try:
         for chunk in reply:
             chat.add_text(chunk)
+            if isinstance(chunk, Thinking):
+                if thoughts is not None:
+                    thoughts.write(visible(chunk))
+                    thoughts.flush()
+                    thought = chunk[-1:] or thought
+                continue
+            if thought and thoughts is not None:  # the answer begins: end the thinking's line
+                thoughts.write("\n" if thought == "\n" else "\n\n")
+                thoughts.flush()
+                thought = ""
             text = pending_cr + chunk
             pending_cr = "\r" if text.endswith("\r") else ""
             out.write(visible(text[: len(text) - len(pending_cr)]))

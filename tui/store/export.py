@@ -18,6 +18,8 @@ def _stats_line(stats: ReplyStats) -> str:
 
 def _message_block(m: Message) -> list[str]:
     lines = [f"## {_ROLE_TITLES.get(m.role, m.role)}", ""]
+    if m.thinking:  # folded, as on screen: most readers want the answer
+        lines += ["<details><summary>Thinking</summary>", "", m.thinking, "", "</details>", ""]
     lines.append(m.content if m.content else "*(empty)*")
     notes = []
     if m.model is not None and m.model.id:
