@@ -361,3 +361,21 @@ def test_the_inspector_sees_the_prompt_with_the_draft_or_the_reply_in_flight() -
     chat.send("b")
     chat.start_reply()
     assert chat.prompt_to_inspect("ignored")[-1] == {"role": "user", "content": "b"}
+
+
+def test_a_continued_reply_keeps_one_trace_for_all_its_tokens() -> None:
+    chat, _ = _chat(script="alpha beta gamma delta")
+    chat.backend.keep_alternatives(2)
+    chat.send("go")
+    reply = chat.start_reply()
+    chat.launch()
+    stream, _ = chat.open_stream(reply)
+    for i, chunk in enumerate(stream):
+        chat.add_text(chunk)
+        if i == 1:
+            chat.stop()
+    stopped = chat.finish(stream.stats, stream.error)
+    assert stopped is not None and len(chat.trace(stopped) or []) == 2
+    done = _stream(chat, chat.continue_reply(stopped))
+    steps = chat.trace(done)
+    assert steps is not None and "".join(s.chosen.text for s in steps) == done.content

@@ -110,4 +110,6 @@ def _pieces(tokenizer: Any, ids: list[int]) -> list[str]:
             continue
         pieces.append(text[len(done) :])
         done = text
+    if pieces and text.startswith(done) and len(text) > len(done):
+        pieces[-1] += text[len(done) :]  # a character the reply ended inside, as streamed
     return pieces
