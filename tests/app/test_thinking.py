@@ -198,3 +198,15 @@ async def test_a_reply_that_only_thought_says_it_has_no_answer(make_app):
         view = last_view(app)
         assert view.thinking is not None and view.thinking.folded
         assert "No answer after the thinking (t shows it)." in str(view.meta.render())
+
+
+async def test_the_gauges_count_thinking_and_answer_tokens_apart(make_app):
+    app = make_app(FakeBackend(script=SCRIPT))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await type_and_send(pilot, "hi")
+        await wait_replies(pilot, 1)
+        await pilot.pause(0.2)
+        stats = app.session.messages[-1].stats
+        answer = stats.new_tokens - stats.thinking_tokens
+        assert f"think {stats.thinking_tokens}" in app.gauges.text()
+        assert f"answer {answer} tok" in app.gauges.text()
