@@ -24,6 +24,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from tui import themes
+from tui.branch_keys import ALTERNATIVES
 from tui.chat import (
     THINKING_BUDGET_NOTE,
     Chat,
@@ -161,7 +162,11 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions, Th
         self._batch_cpu: float | None = None  # UI-thread CPU clock at the latest batch
         self._after_reply: str | None = None  # "new_chat" / "quit" once the reply stops
         self.replies_finished = 0  # counts fully handled replies; tests and benches wait on it
-        self.alternatives_on = False  # token probabilities asked of the backend (branch_keys.py)
+        # Token probabilities asked of the backend (branch_keys.py): from the first reply when
+        # the config file says so, else once `a` asks for them.
+        self.alternatives_on = self.config.token_alternatives
+        if self.alternatives_on:
+            self.backend.keep_alternatives(ALTERNATIVES)
         # Held, not queried: messages that arrive while the app shuts down still find them.
         self.conversation = Conversation(id="conversation")
         self.status = StatusLine(id="status")

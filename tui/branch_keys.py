@@ -158,9 +158,9 @@ class BranchKeys(ChatHost):
     def _no_trace_note(self) -> str:
         if not self.backend.capabilities.token_alternatives:
             return "This engine does not report token probabilities."
-        if not self.alternatives_on:
-            self.alternatives_on = True
-            self.backend.keep_alternatives(ALTERNATIVES)
+        was, self.alternatives_on = self.alternatives_on, True
+        self.backend.keep_alternatives(ALTERNATIVES)  # again: the engine may have changed
+        if not was:
             return (
                 "Token probabilities were not recorded for this reply. From the next reply "
                 "on they are (r regenerates this one with them)."

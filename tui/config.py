@@ -10,6 +10,7 @@ and left alone (never rewritten), and tchat starts with defaults. Example:
     sessions_dir = "~/chats"        # where sessions live
     system_prompt = "You are terse."
     model_dirs = ["~/models"]       # extra folders the model picker scans
+    token_alternatives = true       # record token probabilities from the first reply (`a`)
 
     [generation]                    # defaults for new sessions
     max_new_tokens = 512
@@ -60,6 +61,9 @@ class Config:
     sessions_dir: str | None = None
     system_prompt: str | None = None
     model_dirs: list[str] = field(default_factory=list)
+    # Token probabilities and alternatives recorded from the first reply, not only once `a`
+    # asks for them (it costs a little per token: bench/token_alternatives.py).
+    token_alternatives: bool = False
     generation: dict[str, Any] = field(default_factory=dict)
     keymap: dict[str, str] = field(default_factory=dict)
     # [endpoints.NAME] tables: OpenAI-compatible servers (tui/engine/endpoint.py checks them).
@@ -119,6 +123,10 @@ def load_config(path: Path | None = None) -> Config:
         for d in dirs:
             _check_folder(path, "model_dirs", d)
         cfg.model_dirs = dirs
+    if "token_alternatives" in data:
+        if not isinstance(data["token_alternatives"], bool):
+            raise ConfigError(f"{path}: 'token_alternatives' must be true or false")
+        cfg.token_alternatives = data["token_alternatives"]
     if "endpoints" in data:
         if not isinstance(data["endpoints"], dict):
             raise ConfigError(f"{path}: [endpoints] must hold [endpoints.NAME] tables")

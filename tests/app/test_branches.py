@@ -174,3 +174,23 @@ async def test_without_recorded_probabilities_the_key_says_how_to_get_them(make_
         app.conversation.views()[-1].focus()
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, TokenInspector))
+
+
+async def test_the_config_file_can_ask_for_token_probabilities_from_the_first_reply(
+    sessions_dir,
+):
+    from tui.app import TchatApp
+    from tui.config import Config
+    from tui.launch import LaunchConfig
+
+    backend = FakeBackend(script="alpha beta")
+    app = TchatApp(
+        LaunchConfig(sessions_dir=sessions_dir),
+        backend=backend,
+        config=Config(token_alternatives=True),
+    )
+    async with app.run_test(size=(90, 30)) as pilot:
+        await chat(pilot, "go")
+        app.conversation.views()[-1].focus()
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, TokenInspector))
