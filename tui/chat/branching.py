@@ -6,7 +6,8 @@ tree itself is plain data in the session (tui/store/tree.py): the path shown is
 what the model sees except through that path: prompts are always built from the path shown.
 
 Token alternatives (`traces`): the steps of replies that recorded them (tui/engine/tokens.py),
-by message id, for this run of the app only: they are not saved with the session.
+by message id, for this run of the app only: they are not saved with the session. The latest
+MAX_TRACES replies keep theirs (a long reply's steps are about a megabyte).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from tui.chat.reply import ReplyInFlight
 from tui.engine.tokens import TokenChoice, TokenStep, text_of
 from tui.store import tree
 from tui.store.session import Message, ModelRef, ReplyStats, Session
+
+MAX_TRACES = 64
 
 
 class BranchActions:
@@ -137,7 +140,11 @@ class BranchActions:
             if found is None:
                 return  # the start of this reply was not recorded: a half trace would mislead
             before = found
-        self.traces[tree.ensure_id(self.session, message)] = [*before, *steps]
+        key = tree.ensure_id(self.session, message)
+        self.traces.pop(key, None)  # re-inserted: the newest, kept longest
+        self.traces[key] = [*before, *steps]
+        while len(self.traces) > MAX_TRACES:
+            del self.traces[next(iter(self.traces))]
 
     def _forget_traces(self) -> None:
         ids = {m.id for m in tree.all_messages(self.session)}
