@@ -10,6 +10,7 @@ TORCH_SPEC ?= torch>=2.4,<2.14
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 STAMP := $(VENV)/.tchat-setup
 DEV_STAMP := $(VENV)/.tchat-dev
+BENCH_STAMP := $(VENV)/.tchat-bench
 ARGS ?=
 
 .PHONY: run test check bench setup setup-dev clean setup-vllm test-engines
@@ -64,7 +65,13 @@ check: setup-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: setup-dev
+# The bench extra: llama-cpp-python, for vs_llama_cpp (it builds llama.cpp from source once,
+# about 10 minutes on a small CPU; pip keeps the wheel). torch is already there, so pip leaves it.
+$(BENCH_STAMP): $(DEV_STAMP)
+	$(PIP) install --quiet -e ".[bench]"
+	touch $@
+
+bench: setup-dev $(BENCH_STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 clean:

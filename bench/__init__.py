@@ -62,9 +62,12 @@ BENCHMARKS = (
     "fast_vs_plain",
     "token_alternatives",
     "vs_llama_cpp",
+    "fast_ready_warm",
     "remote_stream_overhead",
     "stream_render_scaling",
     "session_load_scaling",
     "first_frame",
     "default_load",
+    "warm_start",
+    "threads",
 )

@@ -70,22 +70,19 @@ def spread(values: list[float], fmt: str = "{:.1f}") -> str:
 
 
 def describe_machine() -> str:
-    """'2 cores (nproc), AMD EPYC, 23 GiB RAM, torch 2.13.0+cpu, no GPU': for the README."""
-    cores = os.cpu_count() or 0
+    """The machine line of a bench run: CPU model and the flags that pick kernels (AVX2,
+    AVX-512 with VNNI/BF16, AMX), cores, the threads torch uses, torch's CPU kernel level,
+    RAM and GPU. Machines differ (an EPYC with AVX-512 BF16 and one with AVX2 only read the
+    same "2 cores"), so a table is only read with its machine line."""
+    from tui.hardware import cpu_features
+
+    cpu = cpu_features.read()
     try:
         # --all: plain nproc honours OMP_NUM_THREADS, which --threads sets.
         out = subprocess.run(["nproc", "--all"], capture_output=True, text=True).stdout
         nproc = int(out.strip())
     except (OSError, ValueError):
-        nproc = cores
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+        nproc = cpu.cores
     ram = ""
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -95,12 +92,33 @@ def describe_machine() -> str:
     except (OSError, ValueError, IndexError):
         pass
     gpu = "no GPU"
+    torch_text = ""
     try:
         import torch
 
         if torch.cuda.is_available():
             gpu = torch.cuda.get_device_name(0)
-        torch_text = f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
+        torch_text = (
+            f", torch {torch.__version__} (CPU kernels {torch.backends.cpu.get_cpu_capability()}, "
+            f"{torch.get_num_threads()} thread(s) used)"
+        )
     except ImportError:
-        torch_text = ""
-    return f"{nproc} cores (nproc), {cpu}{ram}{torch_text}, {gpu}"
+        pass
+    load = ""
+    try:
+        load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    except OSError:
+        pass
+    return (
+        f"{cpu.model}, {cpu.summary()}, {nproc} cores (nproc){ram}{torch_text}, {gpu}"
+        f"{load}, {platform.system()}"
+    )
+
+
+def load_average() -> str:
+    """'load 1.2': the host's 1-minute load average, for the detail of a timed row (a shared
+    machine's other jobs move single runs by several percent)."""
+    try:
+        return f"load {os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "load ?"

@@ -6,9 +6,11 @@ figures can be compared with each other, and with llama.cpp's on the same GGUF f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -16,7 +18,8 @@ from tui.engine.backend import LoadSpec, ModelInfo, ProgressFn
 from tui.engine.transformers_backend import TransformersBackend
 from tui.store.session import GenerationSettings
 
-# A prompt the default model answers at length (greedy), so every run decodes the full count.
+# A prompt the default model answers at length; every reply is held to the full count anyway
+# (BenchBackend), since a quantized or compiled path may end its story sooner.
 PROMPT = [{"role": "user", "content": "Write a long story about a dragon who learns to code."}]
 NEW_TOKENS = 128
 GREEDY = GenerationSettings(max_new_tokens=NEW_TOKENS, do_sample=False, repetition_penalty=1.0)
@@ -29,22 +32,69 @@ QUALITY_QUESTIONS = (
 )
 
 
-class PreloadedBackend(TransformersBackend):
-    """A backend whose `load` keeps the model already loaded: apps started one after another
-    in one bench run share it, instead of each loading it again."""
+class BenchBackend(TransformersBackend):
+    """The real engine, as the bench needs it.
+
+    - Every reply runs to the full token count: `generate` gets `min_new_tokens` equal to
+      `max_new_tokens` (end of turn is held back), so a model that would end its story after
+      24 tokens cannot crash a speed row ("expected 128 tokens"). Bench only: it wraps the
+      loaded model's `generate`, nothing in the engine or in saved settings changes.
+      `free_length()` turns it off for the quality checks, whose answers end where the model
+      ends them.
+    - `load` keeps the model already loaded: apps started one after another in one bench run
+      share it, instead of each loading it again.
+    """
+
+    fixed_length = True
 
     def load(self, spec: LoadSpec, progress: ProgressFn | None = None) -> ModelInfo:
         if self.info is not None:
             return self.info
-        return super().load(spec, progress)
+        info = super().load(spec, progress)
+        _hold_end_of_turn(self)
+        return info
+
+
+# The old name: apps in the bench were given a PreloadedBackend.
+PreloadedBackend = BenchBackend
+
+
+def _hold_end_of_turn(b: BenchBackend) -> None:
+    model = b.model
+    real = model.generate
+
+    def generate(*args: Any, **kwargs: Any) -> Any:
+        if b.fixed_length and kwargs.get("max_new_tokens") and "min_new_tokens" not in kwargs:
+            kwargs["min_new_tokens"] = kwargs["max_new_tokens"]
+        return real(*args, **kwargs)
+
+    model.generate = generate
+
+
+@contextlib.contextmanager
+def free_length(b: TransformersBackend) -> Iterator[None]:
+    """Replies of `b` end where the model ends them, inside the block (quality checks)."""
+    before = getattr(b, "fixed_length", False)
+    if isinstance(b, BenchBackend):
+        b.fixed_length = False
+    try:
+        yield
+    finally:
+        if isinstance(b, BenchBackend):
+            b.fixed_length = before
 
 
 @cache
-def backend(fast: str = "off") -> PreloadedBackend:
+def backend(fast: str = "off") -> BenchBackend:
     """The bench's model (the bundled default unless `--model`) behind the real engine; one
     per fast mode, loaded on first use."""
-    b = PreloadedBackend(fast=fast)
-    b.load(LoadSpec(model=os.environ.get("TCHAT_BENCH_MODEL", "")))
+    return load_backend(LoadSpec(model=os.environ.get("TCHAT_BENCH_MODEL", "")), fast)
+
+
+def load_backend(spec: LoadSpec, fast: str = "off") -> BenchBackend:
+    """Another load of a model (a quantized one, say) behind the bench's engine."""
+    b = BenchBackend(fast=fast)
+    b.load(spec)
     return b
 
 
@@ -99,6 +149,8 @@ def raw_decode_tps(model: Any, tokenizer: Any, new_tokens: int = NEW_TOKENS) -> 
 
 
 def greedy_answer(b: TransformersBackend, question: str, tokens: int = 40) -> str:
+    """The model's own greedy answer (ending where it ends it), for quality checks."""
     settings = GenerationSettings(max_new_tokens=tokens, do_sample=False, repetition_penalty=1.0)
-    reply = b.stream([{"role": "user", "content": question}], settings, threading.Event())
-    return "".join(reply).strip()
+    with free_length(b):
+        reply = b.stream([{"role": "user", "content": question}], settings, threading.Event())
+        return "".join(reply).strip()

@@ -1,8 +1,9 @@
 """The fast generation path (static cache + torch.compile): same replies, never in the way.
 
-Correctness only: speed is `python -m bench fast_vs_plain`'s job, never a test's. The tiny
-model compiles in seconds once inductor's cache (in the test cache folder) is warm; the first
-run on a checkout takes longer, hence the generous timeouts on warming.
+Correctness only: speed is `python -m bench fast_vs_plain`'s job, never a test's. On the CPU
+the compiled step is an AOTInductor package kept in the test cache folder: the first run on a
+checkout builds it (a minute or two on a small CPU, hence the generous timeouts on warming),
+later runs load it in seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tui.engine import fast_path
+from tui.engine import aot_decode, cpu_steps, fast_path, step_store
 from tui.engine.backend import LoadSpec
 from tui.engine.fast_path import FastPath, decide
 from tui.engine.transformers_backend import TransformersBackend
@@ -133,17 +134,19 @@ def test_a_compile_never_runs_beside_a_reply_and_replies_never_wait_for_it(
     tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Nothing compiles at load; the first reply goes the plain way and its cache size is
-    compiled once it is over; a reply during that compile (held here) goes the plain way too."""
+    compiled once it is over; a reply during that compile (held here) goes the plain way too.
+    (A first launch: no compiled step on disk to preload.)"""
     gate = threading.Event()
     real_warm = FastPath._warm
     started: list[int] = []
 
-    def held_warm(self: FastPath, bucket: int) -> None:
+    def held_warm(self: FastPath, bucket: int, build: bool = True) -> None:
         started.append(bucket)
         gate.wait(WARM_TIMEOUT_S)
-        real_warm(self, bucket)
+        real_warm(self, bucket, build)
 
     monkeypatch.setattr(FastPath, "_warm", held_warm)
+    monkeypatch.setattr(FastPath, "preload", lambda self: None)
     backend = TransformersBackend(fast="on")
     backend.load(LoadSpec(model=str(tiny_model)))
     path = backend.fast_path
@@ -170,10 +173,11 @@ def test_a_compile_never_runs_beside_a_reply_and_replies_never_wait_for_it(
 def test_a_failed_compile_turns_the_fast_path_off_and_replies_go_on(
     tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: FastPath, bucket: int) -> dict[str, Any]:
+    def broken(*_args: object, **_kwargs: object) -> Any:
         raise RuntimeError("no compiler here")
 
-    monkeypatch.setattr(FastPath, "_kwargs", broken)
+    monkeypatch.setattr(cpu_steps.CpuSteps, "ensure", broken)
+    monkeypatch.setattr(FastPath, "preload", lambda self: None)
     backend = TransformersBackend(fast="on")
     backend.load(LoadSpec(model=str(tiny_model)))
     path = backend.fast_path
@@ -234,6 +238,7 @@ def test_auto_decision_by_device_and_size(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.delenv(fast_path.ENV_VAR)
     monkeypatch.setattr("psutil.virtual_memory", lambda: Memory())
+    monkeypatch.setattr(aot_decode, "supported", lambda _model: None)  # no config here
     monkeypatch.setattr(fast_path, "_have_cxx", lambda: True)
     assert decide("auto", Model(135_000_000, "cpu")).use
     # fp32 7B: 28 GB of weights, and a packed copy of them would not fit in 24 GiB.
@@ -286,21 +291,24 @@ def test_unknown_fast_mode_is_refused() -> None:
 def test_a_compile_switches_threads_often_and_restores_the_interval_after(
     tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A reply beside a compile crawled at 0.4 tok/s with Python's default 5 ms switches.
+    """A compile in this process (no LoadSpec to hand a child process) holds the GIL for
+    minutes: a reply beside it crawled at 0.4 tok/s with Python's default 5 ms switches."""
     import sys
 
     seen: list[float] = []
-    real_kwargs = FastPath._kwargs
 
-    def spying_kwargs(self: FastPath, bucket: int) -> dict[str, Any]:
+    def spying_build(*_args: object, **_kwargs: object) -> float:
         seen.append(sys.getswitchinterval())
-        return real_kwargs(self, bucket)
+        raise RuntimeError("enough: the interval was seen")
 
-    monkeypatch.setattr(FastPath, "_kwargs", spying_kwargs)
+    monkeypatch.setattr(aot_decode, "build", spying_build)
+    monkeypatch.setattr(step_store, "ready", lambda _key: False)
     before = sys.getswitchinterval()
-    backend = TransformersBackend(fast="on")
+    backend = TransformersBackend(fast="off")
     backend.load(LoadSpec(model=str(tiny_model)))
-    assert warm(backend)
+    path = FastPath(backend.model, backend.tokenizer)  # no spec: builds here
+    path.warm()
+    path.wait(WARM_TIMEOUT_S)
     assert seen[0] == pytest.approx(fast_path.COMPILE_SWITCH_INTERVAL_S)
     assert sys.getswitchinterval() == before
 

@@ -2,8 +2,10 @@
 
 On a machine without a GPU, `--quantize 8bit` uses PyTorch's int8 kernels (cpu_quant.py: about
 2.4x fp32, where bitsandbytes' CPU 8-bit was slower than fp32) and `--quantize 4bit` uses
-bitsandbytes' CPU nf4 kernels (bitsandbytes >= 0.46). These tests load the tiny model both ways
-through the real backend.
+PyTorch's int4 kernels (cpu_int4.py, tested in test_cpu_int4.py), or bitsandbytes' CPU nf4
+kernels (bitsandbytes >= 0.46) where torch lacks them: the 4-bit tests here keep that path
+(TCHAT_CPU_4BIT=bitsandbytes). These tests load the tiny model both ways through the real
+backend.
 The failures (bitsandbytes unusable on this device, out of memory while loading) are produced
 through the same code paths transformers takes, and each must end in an EngineError with a
 hint; a failed load must leave the model loaded before it in use.
@@ -22,6 +24,12 @@ from tui.engine.transformers_backend import TransformersBackend
 from tui.store.session import GenerationSettings
 
 HELLO = [{"role": "user", "content": "Hello there"}]
+
+
+@pytest.fixture(autouse=True)
+def _bitsandbytes_for_4bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bitsandbytes' CPU 4-bit, the fallback these tests are about."""
+    monkeypatch.setenv("TCHAT_CPU_4BIT", "bitsandbytes")
 
 
 def _linear_types(model) -> set[str]:  # noqa: ANN001

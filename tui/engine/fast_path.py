@@ -24,10 +24,13 @@ On the CPU the gain comes from somewhere else: a decode step there is one-row ma
 MKL's kernel for those reads the weights at about 40% of the memory bandwidth on the AMD EPYC
 we measured. Inductor's max-autotune mode has its own C++ micro-GEMM, which wins on every
 shape of the model once the weights are *frozen* (packed into its layout at compile time):
-about 2.1x the decode speed of plain `generate` on the default model. The prices: a compile of
-one to two minutes per bucket (autotuning; inductor's cache does not keep frozen graphs, so
-every launch compiles again, in the background), and each compiled bucket holds a packed copy
-of the weights (so a bucket is warmed only where RAM allows, see `_cpu_has_room`).
+about 2.1x the decode speed of plain `generate` on the default model. inductor's own caches
+do not keep frozen graphs, so the CPU step is compiled ahead of time instead (AOTInductor,
+aot_decode.py) into a package kept on disk per model, size and machine (cpu_steps.py,
+step_store.py): compiled once, in a child process, with its progress in the gauges; every
+later launch loads it in seconds (`preload`). Each loaded bucket holds a packed copy of the
+weights (so a bucket is loaded only where RAM allows, see `_cpu_has_room`). 4-bit weights
+(cpu_int4.py) compile the same way, with inductor's int4 micro-GEMM.
 
 Greedy output equals plain `generate`'s (tests/unit/test_fast_path.py): the same model and
 logits processors run, only the cache layout and the kernels differ.
@@ -36,14 +39,12 @@ logits processors run, only the cache layout and the kernels differ.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import shutil
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,12 @@ def decide(mode: str, model: Any) -> FastDecision:
     on_cpu = getattr(device, "type", "cpu") == "cpu"
     if on_cpu and not _have_cxx():
         return FastDecision(False, "off: torch.compile on the CPU needs a C++ compiler")
+    if on_cpu:
+        from tui.engine import aot_decode
+
+        why = aot_decode.supported(model)
+        if why is not None:
+            return FastDecision(False, f"off: {why}")
     if mode == "on":
         return FastDecision(True, "on (asked for)")
     if not on_cpu:
@@ -113,14 +120,27 @@ def decide(mode: str, model: Any) -> FastDecision:
     return FastDecision(True, "on: static cache + compiled C++ kernels")
 
 
-def start(mode: str, model: Any, tokenizer: Any) -> tuple[FastPath | None, str]:
+def start(
+    mode: str, model: Any, tokenizer: Any, spec: Any | None = None
+) -> tuple[FastPath | None, str]:
     """What the backend calls once a model is loaded: decide whether the fast path is on.
     Nothing compiles yet: the first reply says which cache size it needs, and that one is
-    warmed once it is over (`FastPath.reply_done`). Returns (path or None, reason)."""
+    warmed once it is over (`FastPath.reply_done`). On the CPU, steps compiled by an earlier
+    launch are loaded now, in the background (`preload`). `spec` is how the model was loaded
+    (a CPU compile loads it again in a child process). Returns (path or None, reason).
+
+    On the CPU this also sets torch's thread count to the one measured for this machine
+    (cpu_threads.py), fast path or not."""
+    if getattr(getattr(model, "device", None), "type", "cpu") == "cpu":
+        from tui.engine import cpu_threads
+
+        cpu_threads.apply()
     decision = decide(mode, model)
     if not decision.use:
         return None, decision.reason
-    return FastPath(model, tokenizer), decision.reason
+    path = FastPath(model, tokenizer, spec=spec)
+    path.preload()
+    return path, decision.reason
 
 
 def _have_cxx() -> bool:
@@ -155,16 +175,29 @@ class FastPath:
     measure plain and fast on one model); a reply already running keeps its path.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, compile_mode: str | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        compile_mode: str | None = None,
+        spec: Any | None = None,
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.enabled = True
         self.on_cpu = model.device.type == "cpu"
         # On a GPU, reduce-overhead = CUDA graphs. On the CPU there is nothing to graph: what
-        # pays is max-autotune's C++ micro-GEMM on frozen weights (see the module's docstring).
+        # pays is max-autotune's C++ micro-GEMM on frozen weights (see the module's docstring),
+        # compiled ahead of time into a package kept on disk (cpu_steps.py).
         self.compile_mode = compile_mode or (
             "max-autotune-no-cudagraphs" if self.on_cpu else "reduce-overhead"
         )
+        self.steps: Any = None
+        self.preloading: threading.Thread | None = None  # loading earlier launches' steps
+        if self.on_cpu:
+            from tui.engine.cpu_steps import CpuSteps
+
+            self.steps = CpuSteps(model, spec)
         limit = getattr(model.config, "max_position_embeddings", None) or 4096
         self.buckets = _buckets(limit)
         if self.on_cpu:
@@ -190,6 +223,24 @@ class FastPath:
             if self._warming:
                 return "warming"
             return "ready" if self._ready else "idle"
+
+    def status(self) -> str:
+        """One line for the gauges: a compile's progress, or how replies will run."""
+        state = self.state
+        if state == "warming" and self.steps is not None and self.steps.progress is not None:
+            p = self.steps.progress
+            spent = time.monotonic() - p.started
+            so_far = f"{spent / 60:.0f} min" if spent >= 90 else f"{spent:.0f} s"
+            return f"compiling {p.fraction:.0%}: {p.doing} ({so_far} so far)"
+        if state == "warming" and self.steps is not None and self.steps.loading:
+            return "loading the compiled step"
+        if state == "warming":
+            return "compiling"
+        if state == "failed":
+            return "compile failed: plain replies"
+        if state == "ready":
+            return "compiled"
+        return "" if state == "off" else "plain until compiled"
 
     def is_warm(self, bucket: int) -> bool:
         with self._lock:
@@ -230,8 +281,12 @@ class FastPath:
         # inference mode, always: the compiled graph is guarded on its tensors' dispatch keys,
         # so a cache made outside it (as `stream` would) forces a full recompile.
         with torch.inference_mode():
-            kind = _unpinned_static_cache() if self.on_cpu else StaticCache
-            cache = kind(config=self.model.config, max_cache_len=bucket)
+            cache = StaticCache(config=self.model.config, max_cache_len=bucket)
+        if self.steps is not None:
+            from tui.engine import aot_decode
+
+            runner = self.steps.runners[bucket]
+            return {"cache": cache, "compile_config": aot_decode.step_config(runner)}
         return {"cache": cache, "compile_config": self._compile_config}
 
     def _make_compile_config(self) -> Any:
@@ -244,8 +299,10 @@ class FastPath:
 
     # ---- warming -------------------------------------------------------------------------
 
-    def warm(self, bucket: int | None = None) -> threading.Thread | None:
-        """Compile the decode step for `bucket` (default: the smallest) in a daemon thread.
+    def warm(self, bucket: int | None = None, build: bool = True) -> threading.Thread | None:
+        """Get the decode step for `bucket` (default: the smallest) ready, in a daemon thread:
+        on the CPU load its package, building it first if there is none (or, with `build`
+        False, only load one that is already on disk); on a GPU compile it.
 
         Returns the thread (join it to wait, as tests and the bench do), or None when the
         bucket is warm already or the path is off. Buckets warm one at a time."""
@@ -260,34 +317,47 @@ class FastPath:
             if self.on_cpu and self._ready and not _cpu_has_room(self.model):
                 return None  # another packed copy would not fit: this size stays plain
             thread = threading.Thread(
-                target=self._warm, args=(bucket,), name=f"tchat-compile-{bucket}", daemon=True
+                target=self._warm, args=(bucket, build), name=f"tchat-compile-{bucket}", daemon=True
             )
             self._warming[bucket] = thread
         use_persistent_compile_cache()
         thread.start()
         return thread
 
-    def _warm(self, bucket: int) -> None:
-        import torch
+    def preload(self) -> threading.Thread | None:
+        """Load, in the background, the CPU steps an earlier launch compiled for this model
+        (no compile): replies then run compiled from the first one that fits."""
+        if self.steps is None:
+            return None
 
+        def load_all() -> None:
+            for bucket in self.buckets:
+                try:
+                    present = self.steps.on_disk(bucket)
+                except Exception:  # noqa: BLE001 - a broken cache only means no preload
+                    return
+                if present:
+                    thread = self.warm(bucket, build=False)
+                    if thread is not None:
+                        thread.join()
+
+        thread = threading.Thread(target=load_all, name="tchat-preload", daemon=True)
+        self.preloading = thread
+        thread.start()
+        return thread
+
+    def _warm(self, bucket: int, build: bool = True) -> None:
         try:
-            with _ONE_COMPILE_AT_A_TIME, self._compile_settings(), _eager_thread_switches():
+            with _ONE_COMPILE_AT_A_TIME:
                 started = time.perf_counter()
-                ids = self.tokenizer("Hello", return_tensors="pt")["input_ids"].to(
-                    self.model.device
-                )
-                with torch.inference_mode():
-                    self.model.generate(
-                        input_ids=ids,
-                        attention_mask=torch.ones_like(ids),
-                        max_new_tokens=WARMUP_NEW_TOKENS,
-                        do_sample=False,
-                        temperature=None,
-                        top_p=None,
-                        top_k=None,
-                        pad_token_id=self.tokenizer.pad_token_id,
-                        **self._kwargs(bucket),
-                    )
+                if self.steps is not None:
+                    in_process = self.steps.spec is None
+                    with _eager_thread_switches() if in_process else contextlib.nullcontext():
+                        runner = self.steps.ensure(bucket, build=build)
+                    if runner is None:
+                        return  # not on disk, and only loading was asked for
+                else:
+                    self._compile_on_gpu(bucket)
                 elapsed = time.perf_counter() - started
             with self._lock:
                 self._ready.add(bucket)
@@ -299,19 +369,25 @@ class FastPath:
             with self._lock:
                 self._warming.pop(bucket, None)
 
-    def _compile_settings(self) -> Any:
-        """Inductor settings for this path's compiles, applied around the warm-up (the only
-        place it compiles; the lock above keeps two warm-ups from meeting here)."""
-        if not self.on_cpu:
-            return contextlib.nullcontext()
-        import torch._inductor.config as inductor_config
-        from torch._inductor import select_algorithm
+    def _compile_on_gpu(self, bucket: int) -> None:
+        """torch.compile's own cache keeps a GPU graph across launches: a short generate
+        compiles it (or finds it) and records its CUDA graphs."""
+        import torch
 
-        # Autotuning prints its timings on stderr, and warns of a deprecated storage API it
-        # uses itself: noise on stderr under a full-screen UI.
-        select_algorithm.PRINT_AUTOTUNE = False
-        warnings.filterwarnings("ignore", "TypedStorage is deprecated", UserWarning)
-        return inductor_config.patch(freezing=True, max_autotune_report_choices_stats=False)
+        with _eager_thread_switches():
+            ids = self.tokenizer("Hello", return_tensors="pt")["input_ids"].to(self.model.device)
+            with torch.inference_mode():
+                self.model.generate(
+                    input_ids=ids,
+                    attention_mask=torch.ones_like(ids),
+                    max_new_tokens=WARMUP_NEW_TOKENS,
+                    do_sample=False,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    **self._kwargs(bucket),
+                )
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the warm-ups in flight; True if at least one bucket is warm."""
@@ -333,33 +409,6 @@ def _eager_thread_switches() -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(before)
-
-
-@functools.cache
-def _unpinned_static_cache() -> Any:
-    """A StaticCache whose tensors are ordinary inputs of the compiled graph.
-
-    transformers marks a static cache's tensors as fixed addresses (for CUDA graphs); a frozen
-    CPU graph would take tensors so marked as constants and bake the warm-up's cache into
-    itself (every later reply then reads that, and says nonsense). Unmarked, each reply's
-    fresh cache is passed in; the shapes do not change, so nothing recompiles."""
-    import torch
-    from transformers import StaticCache
-
-    class UnpinnedStaticCache(StaticCache):  # type: ignore[misc]
-        def update(
-            self, key_states: Any, value_states: Any, layer_idx: int, *args: Any, **kw: Any
-        ) -> Any:
-            layer: Any = self.layers[layer_idx]
-            fresh = not getattr(layer, "is_initialized", True)
-            out = super().update(key_states, value_states, layer_idx, *args, **kw)
-            if fresh:  # just allocated (and marked) by the eager prefill
-                for value in vars(layer).values():
-                    if isinstance(value, torch.Tensor):
-                        value.__dict__.pop("_dynamo_static_input_type", None)
-            return out
-
-    return UnpinnedStaticCache
 
 
 def _buckets(limit: int) -> tuple[int, ...]:

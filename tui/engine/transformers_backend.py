@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.engine import (
+    cpu_int4,
     cpu_quant,
     fast_path,
     four_bit_shapes,
@@ -237,7 +238,7 @@ class TransformersBackend(Backend):
         if self.fast_path is not None:
             self.fast_path.enabled = False  # the old model's: never used again
         # Compiled after the first reply (fast_path.py); replies use plain generate until then.
-        self.fast_path, self.fast_note = fast_path.start(self.fast, model, tokenizer)
+        self.fast_path, self.fast_note = fast_path.start(self.fast, model, tokenizer, spec=spec)
         config = model.config
         self.info = ModelInfo(
             id=model_id,
@@ -247,9 +248,12 @@ class TransformersBackend(Backend):
             quantization=spec.quantize,
             revision=getattr(config, "_commit_hash", None) or _cached_revision(source),
             context_length=getattr(config, "max_position_embeddings", None),
-            # num_parameters() unpacks 4-bit weights (two per stored byte); numel() does not.
-            parameters=model.num_parameters(),
+            # num_parameters() unpacks 4-bit weights (two per stored byte); numel() does not;
+            # the CPU's int4 layers hold buffers, counted before packing (cpu_int4.py).
+            parameters=getattr(model, "tchat_parameters", None) or model.num_parameters(),
             template_note=note,
+            chat_format=fmt,
+            generation_defaults=generation_defaults.sampling_defaults(gen_file),
             quantization_note=quant_note,
             draft=assistant.name if assistant else None,
             draft_note=assistant.note if assistant else None,
@@ -314,12 +318,15 @@ class TransformersBackend(Backend):
         # was slower than fp32. bitsandbytes stays for GPUs and for 4-bit.
         cpu_int8 = spec.quantize == "8bit" and device == "cpu" and dtype == "fp32"
         cpu_int8 = cpu_int8 and cpu_quant.available()
-        if spec.quantize and not cpu_int8:
+        # 4-bit on the CPU: PyTorch's int4 kernels (cpu_int4.py), which compile with the fast
+        # path; bitsandbytes where this torch lacks them (or TCHAT_CPU_4BIT=bitsandbytes).
+        int4 = spec.quantize == "4bit" and device == "cpu" and cpu_int4.wanted()
+        if spec.quantize and not cpu_int8 and not int4:
             model_kwargs["quantization_config"] = _bnb_config(spec.quantize, dtype)
             model_kwargs.setdefault("device_map", "auto" if device == "cuda" else device)
         tok_kwargs = {k: v for k, v in kwargs.items() if k == "gguf_file"}
         tok_kwargs["trust_remote_code"] = spec.trust_remote_code
-        four_bit_here = spec.quantize == "4bit" and device == "cpu"
+        four_bit_here = spec.quantize == "4bit" and device == "cpu" and not int4
 
         def attempt(local_only: bool) -> tuple[Any, Any]:
             tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only, **tok_kwargs)
@@ -331,6 +338,8 @@ class TransformersBackend(Backend):
             )
             if cpu_int8:
                 cpu_quant.quantize_int8(mdl)
+            if int4:
+                self._quant_note = cpu_int4.quantize_int4(mdl)
             return tok, mdl
 
         try:
@@ -432,6 +441,17 @@ class TransformersBackend(Backend):
 
     def speed_path(self) -> str:
         return self._reply_path
+
+    def engine_status(self) -> str:
+        """The fast path's state (a compile's progress) and, on the CPU, the thread count."""
+        if self.model is None:
+            return ""
+        parts = [self.fast_path.status()] if self.fast_path is not None else []
+        if getattr(self.model.device, "type", "") == "cpu":
+            from tui.engine import cpu_threads
+
+            parts.append(cpu_threads.current().text())
+        return " · ".join(p for p in parts if p)
 
     def keep_alternatives(self, top: int) -> None:
         self._alternatives = max(0, top)

@@ -1,0 +1,35 @@
+"""threads: the CPU thread count tchat decodes with here, and the measurement behind it.
+
+tchat times a few decode steps on one thread and on all cores, once per machine, and keeps
+the faster (tui/engine/cpu_threads.py); this row reports what it chose and the step times it
+measured, from its cache (the bench's own, `.test-cache/`). A `--threads N` run (or
+OMP_NUM_THREADS / TCHAT_THREADS) is the user's own choice, which is never measured over.
+"""
+
+from __future__ import annotations
+
+from bench import Result
+from bench._common import Run
+from tui.engine import cpu_threads
+
+NAME = "threads"
+
+
+def run(run: Run) -> list[Result]:
+    choice = cpu_threads.current()
+    entry = cpu_threads.cached()
+    if entry is None:
+        measured = "not measured yet on this machine (the first CPU compile measures it)"
+    else:
+        steps = ", ".join(
+            f"{n} thread(s) {ms:.1f} ms" for n, ms in sorted(entry.get("step_ms", {}).items())
+        )
+        measured = f"measured once for this machine: eager decode step {steps}"
+    return [
+        Result(
+            NAME,
+            float(choice.threads),
+            "threads",
+            detail=f"in use: {choice.text()}; {measured}; {cpu_threads.all_cores()} cores",
+        )
+    ]
