@@ -74,6 +74,7 @@ def bare_decode_tps(url: str, model: str) -> float:
         max_tokens=NEW_TOKENS,
         temperature=0.0,
         stream=True,
+        stream_options={"include_usage": True},  # vLLM counts only when asked
         extra_headers={"Authorization": openai.Omit()},
     )
     first = last = None
@@ -136,6 +137,33 @@ def _server() -> tuple[str, Any]:
     return server.url, server
 
 
+def _pipeline_only(reps: int) -> Result:
+    """The same comparison against the tests' scripted server pacing 20 chunks a second: the
+    app's own cost, without a model competing with it for the cores."""
+    from tests.helpers.fake_openai_server import FakeServer, reply_steps
+
+    server = FakeServer().start()
+    usage = {"prompt_tokens": 5, "completion_tokens": NEW_TOKENS}
+    server.chat = reply_steps([f" w{i}" for i in range(NEW_TOKENS)], pause=0.05, usage=usage)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            app_tps, bare_tps, _ = asyncio.run(_runs(server.url, reps, Path(tmp)))
+    finally:
+        server.stop()
+    ratios = [
+        a / ((b + c) / 2) for a, b, c in zip(app_tps, bare_tps[:-1], bare_tps[1:], strict=True)
+    ]
+    return Result(
+        "remote_stream_pipeline",
+        median(ratios),
+        "x",
+        detail=(
+            f"app {spread(app_tps)} vs bare {spread(bare_tps)} tok/s from a scripted server "
+            f"sending {NEW_TOKENS} chunks at 20/s on loopback (no model on the cores)"
+        ),
+    )
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -166,6 +194,7 @@ def run(run: Run) -> list[Result]:
         for app, before, after in zip(app_tps, bare_tps[:-1], bare_tps[1:], strict=True)
     ]
     return [
+        _pipeline_only(reps),
         Result(
             NAME,
             median(ratios),
@@ -176,5 +205,5 @@ def run(run: Run) -> list[Result]:
                 f"from {served_by}; per-run ratios {spread(ratios, '{:.3f}')}; "
                 f"{NEW_TOKENS} greedy tokens, median of {reps}"
             ),
-        )
+        ),
     ]

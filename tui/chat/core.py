@@ -35,8 +35,9 @@ from tui.store.session import GenerationSettings, Message, ModelRef, ReplyStats,
 
 __all__ = ["CONTINUABLE", "Chat", "ChatRefused", "model_ref"]
 
-# A reply that stopped early can be carried on: length limit, Esc, or an interrupted save.
-CONTINUABLE = ("length", "cancelled", "streaming")
+# A reply that stopped early can be carried on: length limit, Esc, an interrupted save, or a
+# failure part-way (a server that went away mid-reply: carry on once it is back).
+CONTINUABLE = ("length", "cancelled", "streaming", "error")
 
 
 def ran_out_while_thinking(message: Message) -> bool:
