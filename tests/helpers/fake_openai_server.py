@@ -76,6 +76,13 @@ def reply_steps(
     return steps
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client hanging up mid-request is what these tests do on purpose: no traceback."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
 class FakeServer:
     """The server and its script. `url` is the API base (".../v1")."""
 
@@ -93,7 +100,7 @@ class FakeServer:
         self.bodies: list[dict[str, Any]] = []
         self.disconnected = threading.Event()
         self.streams_ended = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/v1"
