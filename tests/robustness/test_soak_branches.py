@@ -6,9 +6,12 @@ but each turn after the first few also regenerates its reply (r on the reply: a 
 version), every third turn switches back to the first version (left) before the next
 question, and every tenth turn edits the previous question (e: a new version of it, with its
 own later turns). So the chat's tree grows with the turns: versions on almost every reply,
-branches hanging off a tenth of the questions. Per turn: latency from Enter to the reply
-saved. 60 turns by default (about a minute on an idle 2-core machine); `TCHAT_SOAK_TURNS`
-sets it, as for the linear soak. The figures: the module's printout with -s.
+branches hanging off a tenth of the questions. Per turn: latency from Enter to the last of
+its replies saved (the question's, the regenerated one, the switch back). 48 turns by default
+(about two minutes on the 2-core box); `TCHAT_SOAK_TURNS` sets it, as for the linear soak.
+Measured there with 60 turns, on a host busy with other jobs (load 5-10): whole turns took a
+median 1.5 s over turns 11-20 and 3.5 s over the last 10 (the host's load moved; the fastest
+turns, which the test compares, stayed within its 3x), 69 messages in branches at the end.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from tui.store import tree
 from tui.widgets.conversation import MAX_MOUNTED
 from tui.widgets.prompt import PromptInput
 
-TURNS = int(os.environ.get("TCHAT_SOAK_TURNS", "60"))
+TURNS = int(os.environ.get("TCHAT_SOAK_TURNS", "48"))
 SCRIPT = "A short **reply** with a `code` span and a list:\n\n- one\n- two"
 
 
@@ -64,7 +67,6 @@ async def run_soak(sessions: Path, out: BranchSoak) -> None:
                 await send(pilot, f"question {turn}")
             replies += 1
             await wait_replies(pilot, replies, timeout=60)
-            out.latency_ms.append((time.perf_counter() - t0) * 1000)
             if turn > 3:
                 app.conversation.views()[-1].focus()
                 await pilot.press("r")
@@ -77,6 +79,7 @@ async def run_soak(sessions: Path, out: BranchSoak) -> None:
                         pilot, lambda: app.chat.versions(app.session.messages[-1])[0] == 1
                     )
                 out.versions_seen.add(app.chat.versions(app.session.messages[-1])[1])
+            out.latency_ms.append((time.perf_counter() - t0) * 1000)
         out.path, out.branches = len(app.session.messages), len(app.session.branches)
         out.views = len(app.conversation.views())
         await wait_until(pilot, lambda: app.status.saved == "saved")
@@ -97,7 +100,9 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> BranchSoak:
     print(
         f"\nbranch soak: {TURNS} turns; latency median turns {sixth + 1}-{2 * sixth} "
         f"{statistics.median(out.latency_ms[sixth : 2 * sixth]):.0f} ms, last {sixth} "
-        f"{statistics.median(out.latency_ms[-sixth:]):.0f} ms; {out.path} messages shown, "
+        f"{statistics.median(out.latency_ms[-sixth:]):.0f} ms (fastest "
+        f"{min(out.latency_ms[sixth : 2 * sixth]):.0f} and {min(out.latency_ms[-sixth:]):.0f} "
+        f"ms); {out.path} messages shown, "
         f"{out.branches} in branches"
     )
     return out
