@@ -177,3 +177,12 @@ def test_the_example_in_format_md_reads_as_described() -> None:
     assert [m.content for m in s.messages] == ["Name a colour.", "Blue."]
     assert tree.VersionCounts(s).at(1) == (1, 2)
     assert s.branches[0].settings is not None and s.branches[0].settings.temperature == 1.2
+
+
+def test_deleting_a_lone_message_hands_its_branches_to_the_message_before_it() -> None:
+    s = linear("q", "a", "q2", "a2")
+    tree.cut(s, 3)  # a2 regenerated: two versions under q2
+    s.messages.append(Message("assistant", "a2 again"))
+    tree.delete_one(s, 2)  # q2 goes alone
+    assert [m.content for m in s.messages] == ["q", "a", "a2 again"]
+    assert tree.VersionCounts(s).at(2) == (2, 2) and tree.problem(s) is None

@@ -108,7 +108,7 @@ class VersionCounts:
             return 1, 1
         shown = session.messages[index]
         ordered = sorted([shown, *siblings], key=_order)
-        return ordered.index(shown) + 1, len(ordered)
+        return next(i for i, m in enumerate(ordered) if m is shown) + 1, len(ordered)
 
 
 def index_of(session: Session, message: Message) -> int:
@@ -240,7 +240,10 @@ def delete_turn(session: Session, index: int) -> int:
 def delete_one(session: Session, index: int) -> None:
     """Remove the single message at `index` (a turn with no other version): the turns after it
     stay, and its other branches hang from the message before it."""
-    gone = session.messages.pop(index)
+    gone = session.messages[index]
+    if gone.id and any(m.parent == gone.id for m in session.branches):
+        ensure_ids(session)  # its branches need the message before it to have an id
+    session.messages.pop(index)
     if gone.id:
         parent = _parent_of(session, index)
         for m in session.branches:
