@@ -1,9 +1,9 @@
 """token_alternatives: what recording each token's probability and top alternatives costs.
 
-The engine's decode speed with the recorder (tui/engine/token_probs.py, top 5 kept) against
-without it, alternating on one loaded default model, greedy, same prompt and token count: the
-headline ratio (goal >= 0.98: "not measurable" on a shared CPU, where runs differ by more).
-Also: the recorder's work per token measured alone (log-softmax and top-k over the model's
+The engine's decode speed with the recorder (tui/engine/token_probs.py, the top 8 kept, as in
+the app) against without it, alternating on one loaded default model, greedy, same prompt and
+token count: the headline ratio (goal >= 0.98: "not measurable" on a shared CPU, where runs
+differ by more). Also: the recorder's work per token measured alone (log-softmax and top-k over the model's
 vocabulary, one step's bookkeeping) as a share of a decode step, which a busy machine does not
 blur, and the time `steps()` takes at the end of a reply to turn the record into texts.
 """
@@ -19,7 +19,7 @@ from bench._model import GREEDY, PROMPT, backend
 from tui.engine.transformers_backend import TransformersBackend
 
 NAME = "token_alternatives"
-TOP = 5
+TOP = 8  # as the app keeps (tui/branch_keys.py ALTERNATIVES)
 
 
 def _reply(b: TransformersBackend) -> tuple[float, float, int]:
