@@ -34,6 +34,12 @@ def setup_environment(threads: int | None = None, model: str | None = None) -> N
         import torch
 
         torch.set_num_threads(threads)
+    else:
+        # What tchat itself uses here: the thread count measured for this machine, if it was
+        # (tui/engine/cpu_threads.py); the machine line and llama.cpp then say the same.
+        from tui.engine import cpu_threads
+
+        cpu_threads.apply()
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
     os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"

@@ -24,7 +24,10 @@ def run(run: Run) -> list[Result]:
         steps = ", ".join(
             f"{n} thread(s) {ms:.1f} ms" for n, ms in sorted(entry.get("step_ms", {}).items())
         )
-        measured = f"measured once for this machine: eager decode step {steps}"
+        load = entry.get("load_average")
+        measured = f"measured once for this machine: eager decode step {steps}" + (
+            f" (host load average then {load})" if load is not None else ""
+        )
     return [
         Result(
             NAME,

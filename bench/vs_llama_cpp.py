@@ -156,7 +156,7 @@ def _step_only_tps(b: TransformersBackend, steps: int = 48) -> float:
 def _bytes_per_token(b: TransformersBackend) -> tuple[float, float]:
     """(weights, KV cache) MB a compiled decode step reads: every matmul weight once (packed
     4-bit layers: their packed bytes and scales; the input embedding is one row), and the
-    static cache's keys and values over its whole size (it is attended masked, in full)."""
+    cache's keys and values over its filled part (aot_decode.py), on average over a reply."""
     model = b.model
     embed = model.get_input_embeddings().weight
     weights = 0
@@ -164,12 +164,11 @@ def _bytes_per_token(b: TransformersBackend) -> tuple[float, float]:
         if tensor.data_ptr() == embed.data_ptr() or "norm" in name or tensor.dim() < 2:
             continue
         weights += tensor.numel() * tensor.element_size()
-    path = b.fast_path
-    bucket = min(path.steps.runners) if path is not None and path.steps else 512
+    filled = b.count_tokens(PROMPT) + NEW_TOKENS // 2
     config = model.config
     heads = getattr(config, "num_key_value_heads", config.num_attention_heads)
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    kv = 2 * config.num_hidden_layers * heads * head_dim * bucket * 4
+    kv = 2 * config.num_hidden_layers * heads * head_dim * filled * 4
     return weights / 1e6, kv / 1e6
 
 
@@ -311,7 +310,7 @@ def _gap_row(ours: list[Candidate], llama_tps: list[float]) -> Result:
             f"int4 compiled: {1000 / engine_tps:.1f} ms/token through generate, of which the "
             f"compiled step alone {1000 / step_tps:.1f} ms ({step_tps:.0f} tok/s) and "
             f"generate's Python around it {python_ms:.1f} ms; the step reads {weights_mb:.0f} "
-            f"MB of weights + {kv_mb:.0f} MB of static KV cache per token "
+            f"MB of weights + {kv_mb:.0f} MB of KV cache (fp32, filled part) per token "
             f"({ours_mb / 1000 * step_tps:.1f} GB/s); {llama_text}; this machine's read "
             f"bandwidth (all cores) {bw_text}"
         ),

@@ -135,7 +135,7 @@ def test_a_build_in_flight_shows_its_progress(
     path.warm(512)
     assert halfway.wait(30)
     assert path.state == "warming"
-    assert path.status().startswith("compiling 50%: autotuning matmuls (")
+    assert path.status().startswith("compiling 50% · autotuning matmuls · ")
     finish.set()
     path.wait(30)
 
@@ -147,12 +147,12 @@ def test_old_packages_are_pruned_least_recently_used_first(
 
     monkeypatch.setattr(step_store, "folder", lambda: tmp_path)
     for n, name in enumerate(["old", "mid", "new"]):
-        (tmp_path / f"{name}.pt2").write_bytes(b"x" * 100)
+        (tmp_path / f"{name}.so").write_bytes(b"x" * 100)
         (tmp_path / f"{name}.json").write_text("{}")
-        os.utime(tmp_path / f"{name}.pt2", (1000 + n, 1000 + n))
-    removed = step_store.prune(keep=tmp_path / "old.pt2", budget=150)
-    assert [p.name for p in removed] == ["mid.pt2"]  # "old" is the one in use: kept
-    assert not (tmp_path / "mid.json").exists() and (tmp_path / "new.pt2").exists()
+        os.utime(tmp_path / f"{name}.so", (1000 + n, 1000 + n))
+    removed = step_store.prune(keep=tmp_path / "old.so", budget=150)
+    assert [p.name for p in removed] == ["mid.so"]  # "old" is the one in use: kept
+    assert not (tmp_path / "mid.json").exists() and (tmp_path / "new.so").exists()
 
 
 def test_threads_are_measured_once_per_machine_and_yours_win(

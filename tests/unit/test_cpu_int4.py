@@ -29,9 +29,9 @@ def test_4bit_on_the_cpu_packs_the_layers_and_replies(tiny_model: Path) -> None:
     info = backend.load(LoadSpec(model=str(tiny_model), device="cpu", quantize="4bit"))
     model = backend.model
     kinds = {type(m).__name__ for m in model.modules()}
-    assert "Int4Linear" in kinds and "Linear4bit" not in kinds  # not bitsandbytes
-    assert type(model.model.layers[0].mlp.down_proj).__name__ == "Int4Linear"
-    assert type(model.lm_head).__name__ == "Int8Linear"  # the output layer: 8 bits
+    assert "PackedLinear" in kinds and "Linear4bit" not in kinds  # not bitsandbytes
+    assert model.model.layers[0].mlp.down_proj.bits == 4
+    assert model.lm_head.bits == 8  # the output layer: 8 bits
     assert info.quantization_note is None  # every layer fit
     assert info.quantization == "4bit"
     assert info.parameters == plain.parameters  # packed weights are buffers, counted before
@@ -48,7 +48,7 @@ def test_layers_the_kernel_cannot_take_stay_and_a_note_says_which(tmp_path: Path
     backend = TransformersBackend(fast="off")
     info = backend.load(LoadSpec(model=str(narrow), device="cpu", quantize="4bit"))
     mlp = backend.model.model.layers[0].mlp
-    assert type(mlp.up_proj).__name__ == "Int4Linear"  # 48 x 32: fits
+    assert getattr(mlp.up_proj, "bits", None) == 4  # 48 x 32: fits
     assert type(mlp.down_proj).__name__ == "Linear"  # 32 x 48: inputs not a multiple of 32
     assert info.quantization_note and "model.layers.0.mlp.down_proj (32x48)" in (
         info.quantization_note
@@ -71,13 +71,34 @@ def test_weights_on_a_q4_1_grid_come_back_exactly() -> None:
     linear = torch.nn.Linear(in_f, out_f, bias=False)
     with torch.no_grad():
         linear.weight.copy_((low + step * levels).reshape(out_f, in_f))
-    packed = cpu_int4._int4_linear_class()(linear)
+    packed = cpu_int4.packed_linear(linear, 4)
     x = torch.randn(3, in_f).bfloat16().float()
     with torch.no_grad():
         expected = linear(x)
         got = packed(x)
     assert got.dtype == torch.float32 and got.shape == expected.shape
     assert torch.allclose(got, expected, rtol=0.02, atol=0.02 * float(expected.abs().max()))
+
+
+def test_a_second_load_reads_the_packed_weights_kept_in_the_cache(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    first = TransformersBackend(fast="off")
+    first.load(LoadSpec(model=str(tiny_model), device="cpu", quantize="4bit"))
+    packs: list[object] = []
+    monkeypatch.setattr(cpu_int4, "_pack_int4", lambda w: packs.append(w))  # must not run
+    second = TransformersBackend(fast="off")
+    second.load(LoadSpec(model=str(tiny_model), device="cpu", quantize="4bit"))
+    assert not packs
+    a = first.model.model.layers[1].mlp.gate_proj
+    b = second.model.model.layers[1].mlp.gate_proj
+    assert torch.equal(a.packed, b.packed) and torch.equal(a.scales, b.scales)
+    settings = GenerationSettings(max_new_tokens=8, do_sample=False)
+    assert "".join(first.stream(HELLO, settings, threading.Event())) == "".join(
+        second.stream(HELLO, settings, threading.Event())
+    )
 
 
 def test_shapes_the_kernel_cannot_take_stay_in_full_precision() -> None:

@@ -24,6 +24,8 @@ everything else stay fp32), so greedy replies can differ from fp32's in wording,
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
 # Weights per scale/zero pair; also the multiple the input size must be. 32 is llama.cpp's
@@ -31,6 +33,8 @@ from typing import Any
 GROUP = 32
 # The packing kernel's rule for the output size.
 ROWS = 16
+# Bump when the packing changes: packed weights kept in the cache then no longer match.
+CACHE_VERSION = 1
 
 
 def available() -> bool:
@@ -61,97 +65,140 @@ def fits(out_features: int, in_features: int) -> bool:
     return out_features % ROWS == 0 and in_features % GROUP == 0
 
 
-def _int4_linear_class() -> Any:
+def _pack_int4(weight: Any) -> tuple[Any, Any]:
+    """(packed int4, bf16 scales and zeros [in / GROUP, out, 2]) for a float weight [out, in]."""
     import torch
 
-    class Int4Linear(torch.nn.Module):
-        """A Linear whose weight is packed int4 (plus bf16 scale/zero per group).
+    weight = weight.detach().float()
+    out_f, in_f = weight.shape
+    groups = weight.reshape(out_f, in_f // GROUP, GROUP)
+    low = groups.amin(-1, keepdim=True)
+    high = groups.amax(-1, keepdim=True)
+    scale = ((high - low) / 15).clamp(min=1e-10)
+    q = torch.round((groups - low) / scale).clamp(0, 15).to(torch.int32)
+    zero = low + 8 * scale  # the kernel reads a level q as (q - 8) * scale + zero
+    packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(
+        q.reshape(out_f, in_f).contiguous(), 1
+    )
+    scales_zeros = torch.stack([scale.squeeze(-1), zero.squeeze(-1)], dim=-1)
+    return packed, scales_zeros.transpose(0, 1).contiguous().to(torch.bfloat16)
+
+
+def _pack_int8(weight: Any) -> tuple[Any, Any]:
+    """(int8 weight [out, in], bf16 scale per output row) for a float weight."""
+    import torch
+
+    weight = weight.detach().float()
+    scale = (weight.abs().amax(dim=1) / 127).clamp(min=1e-10)
+    q = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return q.contiguous(), scale.to(torch.bfloat16)
+
+
+@functools.cache
+def _linear_class() -> Any:
+    import torch
+
+    class PackedLinear(torch.nn.Module):
+        """A Linear whose weight is packed: int4 in groups of GROUP (`bits` 4, PyTorch's
+        `_weight_int4pack_mm_for_cpu`), or int8 per output row (`bits` 8,
+        `_weight_int8pack_mm`). Activations enter in bf16, the kernels' input type.
 
         Defined inside a function: torch is imported lazily, in the loading worker."""
 
-        def __init__(self, linear: torch.nn.Linear) -> None:
+        def __init__(
+            self, bits: int, packed: Any, scales: Any, bias: Any, in_f: int, out_f: int
+        ) -> None:
             super().__init__()
-            weight = linear.weight.detach().float()
-            out_f, in_f = weight.shape
-            groups = weight.reshape(out_f, in_f // GROUP, GROUP)
-            low = groups.amin(-1, keepdim=True)
-            high = groups.amax(-1, keepdim=True)
-            scale = ((high - low) / 15).clamp(min=1e-10)
-            q = torch.round((groups - low) / scale).clamp(0, 15).to(torch.int32)
-            # The kernel reads a level q as (q - 8) * scale + zero.
-            zero = low + 8 * scale
-            packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(
-                q.reshape(out_f, in_f).contiguous(), 1
-            )
-            scales_zeros = torch.stack([scale.squeeze(-1), zero.squeeze(-1)], dim=-1)
+            self.bits = bits
             self.register_buffer("packed", packed)
-            # [in / GROUP, out, 2], as the kernel wants it.
-            self.register_buffer(
-                "scales_zeros", scales_zeros.transpose(0, 1).contiguous().to(torch.bfloat16)
-            )
-            self.bias = linear.bias
+            self.register_buffer("scales", scales)
+            self.bias = bias
             self.in_features = in_f
             self.out_features = out_f
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             shape = x.shape
             flat = x.reshape(-1, shape[-1]).to(torch.bfloat16)
-            y = torch.ops.aten._weight_int4pack_mm_for_cpu(
-                flat, self.packed, GROUP, self.scales_zeros
-            )
+            if self.bits == 4:
+                y = torch.ops.aten._weight_int4pack_mm_for_cpu(
+                    flat, self.packed, GROUP, self.scales
+                )
+            else:
+                y = torch.ops.aten._weight_int8pack_mm(flat, self.packed, self.scales)
             y = y.reshape(*shape[:-1], self.out_features).to(x.dtype)
             return y + self.bias if self.bias is not None else y
 
         def extra_repr(self) -> str:
-            return f"in={self.in_features}, out={self.out_features}, int4 g{GROUP}"
+            kind = f"int4 g{GROUP}" if self.bits == 4 else "int8"
+            return f"in={self.in_features}, out={self.out_features}, {kind}"
 
-    return Int4Linear
+    return PackedLinear
 
 
-def _int8_linear_class() -> Any:
-    import torch
+def packed_linear(linear: Any, bits: int, cached: dict[str, Any] | None = None) -> Any:
+    """A PackedLinear for `linear`, from `cached` {"packed", "scales"} when given."""
+    if cached is not None:
+        packed, scales = cached["packed"], cached["scales"]
+    else:
+        packed, scales = (_pack_int4 if bits == 4 else _pack_int8)(linear.weight)
+    return _linear_class()(
+        bits, packed, scales, linear.bias, linear.in_features, linear.out_features
+    )
 
-    class Int8Linear(torch.nn.Module):
-        """A Linear with int8 weights, one scale per output row: the output layer."""
 
-        def __init__(self, linear: torch.nn.Linear) -> None:
-            super().__init__()
-            weight = linear.weight.detach().float()
-            scale = (weight.abs().amax(dim=1) / 127).clamp(min=1e-10)
-            q = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8)
-            self.register_buffer("packed", q.contiguous())
-            self.register_buffer("scales", scale.to(torch.bfloat16))
-            self.bias = linear.bias
-            self.in_features = linear.in_features
-            self.out_features = linear.out_features
+def _cache_path(model: Any) -> Path:
+    """Where this model's packed weights are kept: by its float weights' fingerprint."""
+    from tui import paths
+    from tui.engine.step_store import fingerprint
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            shape = x.shape
-            flat = x.reshape(-1, shape[-1]).to(torch.bfloat16)
-            y = torch.ops.aten._weight_int8pack_mm(flat, self.packed, self.scales)
-            y = y.reshape(*shape[:-1], self.out_features).to(x.dtype)
-            return y + self.bias if self.bias is not None else y
+    return paths.cache_dir() / "int4" / f"{fingerprint(model)[:32]}-v{CACHE_VERSION}.safetensors"
 
-        def extra_repr(self) -> str:
-            return f"in={self.in_features}, out={self.out_features}, int8"
 
-    return Int8Linear
+def _read_cache(path: Path) -> dict[str, Any]:
+    try:
+        from safetensors.torch import load_file
+
+        # Copied out of the file's mapping: the kernels want their buffers aligned as
+        # torch allocates them (a tensor at an odd offset in the file crashed int8's).
+        return {k: v.clone() for k, v in load_file(str(path)).items()}
+    except Exception:  # noqa: BLE001 - no cache, or a broken one: pack again
+        return {}
+
+
+def _write_cache(path: Path, tensors: dict[str, Any]) -> None:
+    import os
+
+    from safetensors.torch import save_file
+
+    from tui import paths
+
+    try:
+        paths.ensure_private_dir(path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a full disk only means packing again next time
 
 
 def quantize_int4(model: Any) -> str | None:
-    """Replace every Linear that fits with an Int4Linear (the output layer: Int8Linear), in
+    """Replace every Linear that fits with an int4 PackedLinear (the output layer: int8), in
     place.
 
     The input embedding stays in full precision (a lookup reads one row per token); when the
-    output layer shared its weight with it, the two are simply no longer tied. Returns a note
-    for the user when some layers had to stay in full precision, else None."""
+    output layer shared its weight with it, the two are simply no longer tied. Packing 135M
+    weights takes seconds on a small CPU, so the packed weights are kept in the cache
+    (`$XDG_CACHE_HOME/tchat/int4/`, by the float weights' fingerprint) and a later load reads
+    them instead. Returns a note for the user when some layers had to stay in full precision,
+    else None."""
     import torch
 
-    int4_linear = _int4_linear_class()
-    int8_linear = _int8_linear_class()
     output = model.get_output_embeddings()
     # Packed weights are buffers, not parameters: the count the user sees is taken before.
     model.tchat_parameters = model.num_parameters()
+    path = _cache_path(model)
+    cached = _read_cache(path)
+    packed: dict[str, Any] = {}
     kept: list[str] = []
     done = 0
     for parent_name, parent in list(model.named_modules()):
@@ -160,12 +207,19 @@ def quantize_int4(model: Any) -> str | None:
                 continue
             full = f"{parent_name}.{name}" if parent_name else name
             if child is output and child.in_features % GROUP == 0:
-                setattr(parent, name, int8_linear(child))
+                bits = 8
             elif child is not output and fits(child.out_features, child.in_features):
-                setattr(parent, name, int4_linear(child))
-                done += 1
+                bits = 4
             else:
                 kept.append(f"{full} ({child.out_features}x{child.in_features})")
+                continue
+            mine = {
+                k: cached[f"{full}.{k}"] for k in ("packed", "scales") if f"{full}.{k}" in cached
+            }
+            layer = packed_linear(child, bits, mine if len(mine) == 2 else None)
+            setattr(parent, name, layer)
+            packed[f"{full}.packed"], packed[f"{full}.scales"] = layer.packed, layer.scales
+            done += bits == 4
     if not done:
         from tui.engine.backend import EngineError
 
@@ -174,6 +228,8 @@ def quantize_int4(model: Any) -> str | None:
             f"with outputs in multiples of {ROWS} and inputs in multiples of {GROUP}.",
             "Load it without --quantize, or with --quantize 8bit.",
         )
+    if set(packed) != set(cached):
+        _write_cache(path, packed)
     # Tied weights are no longer tied: transformers must not tie them back on save or reload.
     if getattr(model.config, "tie_word_embeddings", False):
         model.config.tie_word_embeddings = False

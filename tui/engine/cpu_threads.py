@@ -6,7 +6,9 @@ step is a chain of small matmuls, and a parallel op waits for its slowest thread
 far less steadily than one (bench, `--threads 1` against the default), while on an idle
 16-core box all cores win. So tchat times a few decode steps both ways, once per machine,
 keeps the faster (all cores only when clearly faster: they cost more power and steadiness),
-and caches it in `$XDG_CACHE_HOME/tchat/threads.json`. The gauges say which it uses.
+and caches it in `$XDG_CACHE_HOME/tchat/threads.json` (with the host's load average at the
+time: a host busy with other jobs favours one thread; delete the file to measure again). The
+gauges say which it uses.
 
 The user's own choice wins and is never measured over: `TCHAT_THREADS`, or `OMP_NUM_THREADS`
 (which torch itself honours).
@@ -161,9 +163,14 @@ def _save(threads: int, step_s: dict[int, float]) -> Choice:
         data = {}
     found = data.get("machines")
     machines: dict[str, Any] = found if isinstance(found, dict) else {}
+    try:
+        load = round(os.getloadavg()[0], 2)  # a busy host favours one thread: said, not hidden
+    except OSError:
+        load = None
     machines[_machine()] = {
         "threads": threads,
         "step_ms": {str(n): round(s * 1000, 2) for n, s in step_s.items()},
+        "load_average": load,
         "measured": time.time(),
     }
     out = {"version": CACHE_VERSION, "machines": machines}

@@ -231,7 +231,7 @@ class FastPath:
             p = self.steps.progress
             spent = time.monotonic() - p.started
             so_far = f"{spent / 60:.0f} min" if spent >= 90 else f"{spent:.0f} s"
-            return f"compiling {p.fraction:.0%}: {p.doing} ({so_far} so far)"
+            return f"compiling {p.fraction:.0%} · {p.doing} · {so_far} so far"
         if state == "warming" and self.steps is not None and self.steps.loading:
             return "loading the compiled step"
         if state == "warming":
@@ -240,7 +240,7 @@ class FastPath:
             return "compile failed: plain replies"
         if state == "ready":
             return "compiled"
-        return "" if state == "off" else "plain until compiled"
+        return "" if state == "off" else "not compiled yet"
 
     def is_warm(self, bucket: int) -> bool:
         with self._lock:

@@ -7,7 +7,8 @@ for, the torch and transformers that built it, and this CPU (a package built for
 never run on an AVX2 machine). All of these go into its key; a package whose key differs is
 simply another file.
 
-Layout: `$XDG_CACHE_HOME/tchat/compiled/<key>.pt2` with `<key>.json` beside it (what it is,
+Layout: `$XDG_CACHE_HOME/tchat/compiled/<key>.so` (the package's shared library, frozen
+weights inside; aot_decode.py says why not the `.pt2`) with `<key>.json` beside it (what it is,
 how long it took to build, for the bench and the curious). Old packages are pruned, least
 recently used first, past `KEEP_BYTES`. Two tchat processes never build the same package at
 once: the builder holds `<key>.lock` (an OS file lock, released if it dies).
@@ -29,7 +30,7 @@ from typing import Any
 from tui import paths
 
 # Bump when DecodeStep's inputs or outputs change: older packages then no longer match.
-FORMAT = 1
+FORMAT = 3
 # The compiled folder's budget: a default-model package is 0.2 GB in 4-bit, 0.6 GB in fp32.
 KEEP_BYTES = 8 << 30
 # Values sampled per tensor for the weights' fingerprint.
@@ -71,7 +72,7 @@ class StepKey:
 
     @property
     def package(self) -> Path:
-        return folder() / f"{self.digest}.pt2"
+        return folder() / f"{self.digest}.so"
 
     @property
     def meta(self) -> Path:
@@ -139,7 +140,7 @@ def discard(key: StepKey) -> None:
 def prune(keep: Path | None = None, budget: int = KEEP_BYTES) -> list[Path]:
     """Delete the least recently used packages past `budget` bytes (never `keep`)."""
     try:
-        packages = sorted(folder().glob("*.pt2"), key=lambda p: p.stat().st_mtime, reverse=True)
+        packages = sorted(folder().glob("*.so"), key=lambda p: p.stat().st_mtime, reverse=True)
     except OSError:
         return []
     total, removed = 0, []

@@ -610,7 +610,8 @@ class GaugesPane(Widget):
     def _draw_engine_status(self, width: int) -> list[Content]:
         if not self._engine_status or self._short:
             return []
-        return [_line((fit(f"  {self._engine_status}", width, self.glyphs), _MUTED))]
+        parts = self._engine_status.split(" · ")
+        return [_line((t, _MUTED)) for t in flow(parts, width, 2, max_lines=2)]
 
     def _draw_context(self, width: int) -> list[Content]:
         g = self.glyphs
