@@ -83,6 +83,12 @@ def make_branched(messages: int) -> Session:
     return session
 
 
+def _load_ms(folder: Path, path: Path) -> float:
+    started = time.perf_counter()
+    SessionStore(folder).load(path)
+    return (time.perf_counter() - started) * 1000
+
+
 async def _open(
     path: Path | None, sessions: Path, expect: int, scroll: bool = False
 ) -> tuple[float, float, float]:
@@ -138,6 +144,11 @@ def run(run: Run) -> list[Result]:
         tree_path = store.save(tree_session)
         tree_save_ms = (time.perf_counter() - started) * 1000
         tree_bytes, linear_bytes = tree_path.stat().st_size, paths[LARGE].stat().st_size
+        # What reading the file costs alone (parse and checks): the part branches add.
+        read_ms = {
+            name: median([_load_ms(folder, p) for _ in range(5)])
+            for name, p in (("tree", tree_path), ("linear", paths[LARGE]))
+        }
         # A long chat mounts only its last SHOW_LAST messages (older ones on scrolling up).
         shown = {size: min(size, SHOW_LAST) for size in (SMALL, LARGE)}
         asyncio.run(_open(paths[SMALL], folder, shown[SMALL]))  # warm-up: imports, CSS
@@ -192,7 +203,8 @@ def run(run: Run) -> list[Result]:
                 f"{spread(branched['open'], '{:.2f}')} s vs linear "
                 f"{spread(totals[LARGE], '{:.2f}')} s; three earlier batches "
                 f"{median(branched['scroll']):.2f} s vs {median(branched['lin_scroll']):.2f} s; "
-                f"a version switch halfway up {median(branched['switch']):.2f} s; saved in "
+                f"a version switch halfway up {median(branched['switch']):.2f} s; the file "
+                f"read in {read_ms['tree']:.0f} ms vs {read_ms['linear']:.0f} ms, saved in "
                 f"{tree_save_ms:.0f} ms"
             ),
         ),

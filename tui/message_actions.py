@@ -37,6 +37,9 @@ class MessageActions(BranchKeys):
             index = views.index(focused) + step
         else:
             index = len(views) - 1 if step < 0 else 0
+        if index >= len(views) and step > 1 and self.conversation.later_count:
+            self.call_later(self._focus_end)  # End: the end of the chat, not of what is shown
+            return
         if index >= len(views) and step == 1:
             if self.conversation.later_count:  # a branch's later turns, not mounted yet
                 self.call_later(self._focus_later, len(views))
@@ -44,6 +47,12 @@ class MessageActions(BranchKeys):
             self.query_one(PromptInput).focus()  # down from the last message: back to typing
             return
         views[min(max(index, 0), len(views) - 1)].focus()
+
+    async def _focus_end(self) -> None:
+        await self.conversation.show(self.session)
+        views = self.conversation.views()
+        if views:
+            views[-1].focus()
 
     async def _focus_later(self, index: int) -> None:
         await self.conversation.show_later()

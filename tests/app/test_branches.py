@@ -194,3 +194,32 @@ async def test_the_config_file_can_ask_for_token_probabilities_from_the_first_re
         app.conversation.views()[-1].focus()
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, TokenInspector))
+
+
+async def test_a_switch_far_up_a_long_chat_mounts_a_screenful_and_the_rest_on_scrolling(
+    make_app, sessions_dir
+):
+    from tui.store import Message, Session, SessionStore, tree
+    from tui.widgets.conversation import SHOW_LAST, LaterMessages
+
+    s = Session(title="long")
+    for i in range(40):
+        s.messages += [Message("user", f"q{i}"), Message("assistant", f"a{i}")]
+    tree.cut(s, 61)  # a30 regenerated: its old version keeps the 18 turns after it
+    s.messages.append(Message("assistant", "a30 again"))
+    path = SessionStore(sessions_dir).save(s)
+    app = make_app(resume=str(path))
+    async with app.run_test(size=(90, 30)) as pilot:
+        await wait_until(pilot, lambda: app.conversation.views())
+        view = app.conversation.views()[-1]
+        assert view.message.content == "a30 again" and "‹ 2/2 ›" in label(view)
+        view.focus()
+        await pilot.press("left")
+        await wait_until(pilot, lambda: app.conversation.later_count > 0)
+        assert app.session.messages[-1].content == "a39"
+        mounted = len(app.conversation.views())
+        assert mounted <= 2 * SHOW_LAST and app.query(LaterMessages)
+        assert app.focused is not None and app.focused.message.content == "a30"  # type: ignore[attr-defined]
+        await pilot.press("end")  # on a message: the last one, after the rest are shown
+        await wait_until(pilot, lambda: app.conversation.views()[-1].message.content == "a39")
+        assert app.conversation.later_count == 0

@@ -6,9 +6,9 @@ to the bottom while a reply streams, unless the user scrolls up to read.
 
 A chat with branches (tui/store/tree.py) shows one path; each message with other versions says
 "‹ 2/3 ›". After the path changes (another version shown, a reply regenerated, a version
-deleted) `sync` keeps the views that are still on it and mounts the new ones, a window of
-them at most: a switch far up a long chat mounts what follows it batch by batch, as the user
-scrolls down, the way older turns are mounted on scrolling up.
+deleted) `sync` keeps the views that are still on it and mounts the new ones, a screenful at
+most: a switch far up a long chat mounts what follows it batch by batch, as the user scrolls
+down, the way older turns are mounted on scrolling up.
 """
 
 from __future__ import annotations
@@ -139,8 +139,8 @@ class Conversation(VerticalScroll, can_focus=False):
 
     async def sync(self, session: Session) -> None:
         """The path shown changed: drop the views no longer on it, mount what is new on it
-        (at most EARLIER_BATCH, the rest behind a "later messages" marker), and refresh
-        every version label."""
+        (at most SHOW_LAST, the rest behind a "later messages" marker, EARLIER_BATCH at a
+        time), and refresh every version label."""
         self._session = session
         on_path = {id(m) for m in session.messages}
         gone = [
@@ -156,7 +156,8 @@ class Conversation(VerticalScroll, can_focus=False):
         kept = [v.message for v in self.views() if v.id != "system"]
         shown = {id(m) for m in [*self._hidden, *kept]}
         new = [m for m in session.messages if id(m) not in shown and m.role != "system"]
-        batch, self._later = new[:EARLIER_BATCH], new[EARLIER_BATCH:]
+        # A screenful or so (as when a chat opens); the rest as the user scrolls down.
+        batch, self._later = new[:SHOW_LAST], new[SHOW_LAST:]
         counts = self._counts()
         if batch:
             await self.mount_all([MessageView(m, versions=counts(m)) for m in batch])
