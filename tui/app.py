@@ -163,8 +163,8 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions, Th
         self._after_reply: str | None = None  # "new_chat" / "quit" once the reply stops
         self.replies_finished = 0  # counts fully handled replies; tests and benches wait on it
         # Token probabilities asked of the backend (branch_keys.py): from the first reply when
-        # the config file says so, else once `a` asks for them.
-        self.alternatives_on = self.config.token_alternatives
+        # the config file says so (unset: once a model is on the CPU), else once `a` asks.
+        self.alternatives_on = self.config.token_alternatives is True
         if self.alternatives_on:
             self.backend.keep_alternatives(ALTERNATIVES)
         # Held, not queried: messages that arrive while the app shuts down still find them.
@@ -438,6 +438,7 @@ class TchatApp(DownloadActions, MessageActions, RemoteActions, ScreenActions, Th
         previous = self.model_info
         self.use_backend(event.backend)  # the chat moves to the engine that loaded it
         info = self.model_info = event.info
+        self.apply_alternatives(info)  # on this engine too, if they are on
         self.loaded_spec, self._requested_spec = self._requested_spec, None
         if self._picker is not None:
             self._picker.mark_loaded(info.id)

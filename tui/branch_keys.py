@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from tui.chat import ChatRefused
 from tui.chat_host import ChatHost
+from tui.engine.backend import ModelInfo
 from tui.engine.tokens import TokenChoice
 from tui.store.session import Message
 from tui.widgets.message import MessageView
@@ -36,6 +37,19 @@ ALTERNATIVES = 8
 
 class BranchKeys(ChatHost):
     """Handlers for the branch keys of `MessageView` (dispatched by MessageActions)."""
+
+    _alternatives_asked = False  # `a` asked for token probabilities in this run
+
+    def apply_alternatives(self, info: ModelInfo) -> None:
+        """A model is loaded (perhaps on another engine): record token probabilities when they
+        were asked for, the config file says so, or (unset there) the model runs on the CPU,
+        where the recorder costs nothing measurable (bench/token_alternatives.py)."""
+        choice = self.config.token_alternatives
+        on_cpu = info.device == "cpu" and self.backend.capabilities.local_hardware
+        self.alternatives_on = self._alternatives_asked or bool(
+            choice if choice is not None else on_cpu
+        )
+        self.backend.keep_alternatives(ALTERNATIVES if self.alternatives_on else 0)
 
     async def branch_action(self, view: MessageView, action: str) -> None:
         try:
@@ -159,6 +173,7 @@ class BranchKeys(ChatHost):
         if not self.backend.capabilities.token_alternatives:
             return "This engine does not report token probabilities."
         was, self.alternatives_on = self.alternatives_on, True
+        self._alternatives_asked = True
         self.backend.keep_alternatives(ALTERNATIVES)  # again: the engine may have changed
         if not was:
             return (

@@ -10,7 +10,8 @@ and left alone (never rewritten), and tchat starts with defaults. Example:
     sessions_dir = "~/chats"        # where sessions live
     system_prompt = "You are terse."
     model_dirs = ["~/models"]       # extra folders the model picker scans
-    token_alternatives = true       # record token probabilities from the first reply (`a`)
+    token_alternatives = true       # token probabilities (`a`): true always, false only once
+                                    # asked; unset: on where the model runs on this CPU
 
     [generation]                    # defaults for new sessions
     max_new_tokens = 512
@@ -61,9 +62,11 @@ class Config:
     sessions_dir: str | None = None
     system_prompt: str | None = None
     model_dirs: list[str] = field(default_factory=list)
-    # Token probabilities and alternatives recorded from the first reply, not only once `a`
-    # asks for them (it costs a little per token: bench/token_alternatives.py).
-    token_alternatives: bool = False
+    # Token probabilities and alternatives (`a` on a reply): True records them for every
+    # reply, False only once `a` asks; None (unset) records them where the model runs on this
+    # machine's CPU, where they cost nothing measurable (bench/token_alternatives.py), and not
+    # on a GPU or a server, where that was not measured.
+    token_alternatives: bool | None = None
     generation: dict[str, Any] = field(default_factory=dict)
     keymap: dict[str, str] = field(default_factory=dict)
     # [endpoints.NAME] tables: OpenAI-compatible servers (tui/engine/endpoint.py checks them).

@@ -160,7 +160,7 @@ async def test_picking_a_token_branches_the_reply_and_it_carries_on(make_app, se
 
 
 async def test_without_recorded_probabilities_the_key_says_how_to_get_them(make_app):
-    backend = FakeBackend(script="alpha beta")
+    backend = FakeBackend(script="alpha beta", device="cuda:0")  # on a GPU: off until asked
     app = make_app(backend)
     async with app.run_test(size=(90, 30)) as pilot:
         await chat(pilot, "go")
@@ -223,3 +223,13 @@ async def test_a_switch_far_up_a_long_chat_mounts_a_screenful_and_the_rest_on_sc
         await pilot.press("end")  # on a message: the last one, after the rest are shown
         await wait_until(pilot, lambda: app.conversation.views()[-1].message.content == "a39")
         assert app.conversation.later_count == 0
+
+
+async def test_a_model_on_the_cpu_records_token_probabilities_from_the_start(make_app):
+    backend = FakeBackend(script="alpha beta")  # device "cpu"
+    app = make_app(backend)
+    async with app.run_test(size=(90, 30)) as pilot:
+        await chat(pilot, "go")
+        app.conversation.views()[-1].focus()
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, TokenInspector))
