@@ -259,14 +259,23 @@ class Runner:
     def __call__(self, input_ids: Any = None, cache: Any = None, **_kwargs: Any) -> Any:
         from transformers.modeling_outputs import CausalLMOutputWithPast
 
-        layers = cache.layers
-        position = layers[0].cumulative_length.reshape(1)
-        visible = self._lengths[: int(position) + 1]
+        inputs = getattr(cache, "_tchat_step_inputs", None)
+        if inputs is None:
+            # Once per reply, after its eager prefill: from here on only this step writes the
+            # cache, so the layers can share one fill counter (one add per token, not one per
+            # layer) and the list of cache tensors is made once.
+            layers = cache.layers
+            for layer in layers[1:]:
+                layer.cumulative_length = layers[0].cumulative_length
+            inputs = (layers[0].cumulative_length, cache_tensors(cache))
+            cache._tchat_step_inputs = inputs
+        filled, kv = inputs
+        position = filled.reshape(1)
+        visible = self._lengths[: int(filled) + 1]
         embeds = self.embed(input_ids)
         with self._lock:  # one library, one set of scratch buffers
-            (logits,) = self.compiled.run([embeds, position, visible, *cache_tensors(cache)])
-        for layer in layers:
-            layer.cumulative_length.add_(1)
+            (logits,) = self.compiled.run([embeds, position, visible, *kv])
+        filled.add_(1)
         return CausalLMOutputWithPast(logits=logits.unsqueeze(1), cache=cache)
 
 
