@@ -9,9 +9,10 @@ own later turns). So the chat's tree grows with the turns: versions on almost ev
 branches hanging off a tenth of the questions. Per turn: latency from Enter to the last of
 its replies saved (the question's, the regenerated one, the switch back). 48 turns by default
 (about two minutes on the 2-core box); `TCHAT_SOAK_TURNS` sets it, as for the linear soak.
-Measured there with 60 turns, on a host busy with other jobs (load 5-10): whole turns took a
-median 1.5 s over turns 11-20 and 3.5 s over the last 10 (the host's load moved; the fastest
-turns, which the test compares, stayed within its 3x), 69 messages in branches at the end.
+Measured there, 48 turns: a whole turn (three replies' worth of work) took a median 2.5 s over
+turns 9-16 and 2.8 s over the last 8, the fastest 1.6 s and 1.4 s; 53 messages in branches at
+the end. (With 60 turns on a host busy with other jobs: 1.5 s and 3.5 s medians as its load
+moved; the fastest turns, which the test compares, stayed within its 3x.)
 """
 
 from __future__ import annotations
