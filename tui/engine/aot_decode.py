@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import logging
 import os
 import threading
 import time
@@ -34,8 +33,6 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str], None]
 
@@ -96,11 +93,13 @@ def _visible_layer_class() -> Any:
         visible: Any = None
 
         def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> Any:
+            keys: Any = self.keys
+            values: Any = self.values
             at = self.cumulative_length.reshape(1)
-            self.keys.index_copy_(2, at, key_states)
-            self.values.index_copy_(2, at, value_states)
+            keys.index_copy_(2, at, key_states)
+            values.index_copy_(2, at, value_states)
             self.cumulative_length.add_(key_states.shape[-2])
-            return self.keys[:, :, : self.visible], self.values[:, :, : self.visible]
+            return keys[:, :, : self.visible], values[:, :, : self.visible]
 
         def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
             return self.visible, 0

@@ -16,9 +16,10 @@ reply is over, while the user reads it. A failed compile (no C++ compiler, an un
 model) only turns the fast path off; plain generation goes on.
 
 Cache sizes come in buckets (powers of two from 512 up to the model's context length): a
-static cache is attended over its whole length at every step, so a 512-token chat must not pay
-for an 8k cache, and each bucket is one compiled graph (`dynamic=False`), warmed on demand.
-On the CPU that attention cost decides where the path ends (CPU_MAX_BUCKET).
+static cache is attended over its whole length at every step (on a GPU; the CPU step reads
+only its filled part, but its eager prefill still attends over all of it), so a 512-token chat
+must not pay for an 8k cache, and each bucket is one compiled graph, warmed on demand. On the
+CPU the path ends at CPU_MAX_BUCKET.
 
 On the CPU the gain comes from somewhere else: a decode step there is one-row matmuls, and
 MKL's kernel for those reads the weights at about 40% of the memory bandwidth on the AMD EPYC
@@ -66,9 +67,10 @@ MIN_BUCKET = 512
 WARMUP_NEW_TOKENS = 4
 # Two compiles at once (two buckets, or two models) would only slow each other down.
 _ONE_COMPILE_AT_A_TIME = threading.Lock()
-# On the CPU a static cache is attended over its whole length at every step, and there that
-# costs more than the fast kernels gain past this size: the default model decoded at 35 tok/s
-# with a 512-token cache, 30 with 1,024, 19 with 2,048, against 15 plain. Longer chats: plain.
+# Where the CPU path ends: longer chats go plain. Measured when a step attended over its whole
+# cache (the default model decoded at 35 tok/s with a 512-token cache, 30 with 1,024, 19 with
+# 2,048, against 15 plain); the step now reads only the filled part (aot_decode.py), so larger
+# sizes would pay too, at a compile (minutes) and the cache's RAM each: not measured yet.
 CPU_MAX_BUCKET = 2048
 # Python's thread switch interval while a compile runs. A compile is minutes of pure Python
 # holding the GIL, and a reply's generate needs the GIL back after every torch op; at the
