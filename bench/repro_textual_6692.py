@@ -142,7 +142,15 @@ def check(guarded: bool, wait_s: float = 3.0) -> dict[str, object]:
             pid = _find(str(dump))
             time.sleep(0.05)
         assert pid is not None, "the app did not start"
-        time.sleep(1.5)  # Textual up, the label ticking
+        # Textual up and the label ticking: a fixed pause was too short once on a cold start.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            shown = subprocess.run(
+                [*tmux, "capture-pane", "-p"], check=False, capture_output=True, text=True
+            ).stdout.split()
+            if shown and shown[0].isdigit() and int(shown[0]) >= 10:
+                break
+            time.sleep(0.1)
         subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
         closed = time.monotonic()
         while _alive(pid) and time.monotonic() - closed < wait_s:
@@ -160,10 +168,16 @@ def check(guarded: bool, wait_s: float = 3.0) -> dict[str, object]:
         time.sleep(0.5)
         result["survives_sigterm"] = _alive(pid)
         os.kill(pid, signal.SIGUSR1)
-        time.sleep(0.3)
-        stacks = dump.read_text() if dump.exists() else ""
-        # faulthandler: one block per thread; the main thread's ends in <module>.
-        main = [b for b in stacks.split("\n\n") if "in <module>" in b]
+        # faulthandler writes as it walks the stacks: on a loaded machine a fixed pause read
+        # half a dump once ("File " and no more), so wait for the main thread's block to end.
+        main: list[str] = []
+        stacks = ""
+        deadline = time.monotonic() + 10
+        while not main and time.monotonic() < deadline:
+            time.sleep(0.1)
+            stacks = dump.read_text() if dump.exists() else ""
+            # faulthandler: one block per thread; the main thread's ends in <module>.
+            main = [b for b in stacks.split("\n\n") if "in <module>" in b]
         result["main_thread"] = main[0] if main else stacks
         result["main_thread_blocked_in_writer_put"] = bool(
             main and "_writer_thread.py" in main[0] and "in put" in main[0]

@@ -392,7 +392,7 @@ def test_textual_still_hangs_on_a_closed_terminal_so_the_guard_is_needed() -> No
             "before the app is up) stays."
         )
     assert result["survives_sigterm"], result
-    assert result["main_thread_blocked_in_writer_put"], result["main_thread"]
+    assert result["main_thread_blocked_in_writer_put"], result
 
 
 def test_the_guard_ends_the_minimal_app_too() -> None:
