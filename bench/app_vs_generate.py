@@ -25,8 +25,7 @@ from bench._common import Run, median, spread
 from bench._model import GREEDY, NEW_TOKENS, PROMPT, backend, raw_decode_tps
 from tui.app import TchatApp
 from tui.launch import LaunchConfig
-from tui.messages import ReplyChunked
-from tui.store.session import ReplyStats
+from tui.screens.chat.events import ReplyChunked, ReplyHandled
 from tui.widgets.prompt import PromptInput
 
 NAME = "app_vs_generate"
@@ -49,8 +48,8 @@ class TimedApp(TchatApp):
         if self.first_at is None:
             self.first_at, self.first_tokens = time.perf_counter(), event.new_tokens
 
-    async def _end_reply(self, stats: ReplyStats, error: str | None) -> None:
-        await super()._end_reply(stats, error)
+    def on_reply_handled(self, _event: ReplyHandled) -> None:
+        # The chat screen posts it once a reply's end is shown and saved; it reaches the app.
         self.done_at = time.perf_counter()
         if self.reply_done is not None:
             self.reply_done.set()
@@ -68,13 +67,13 @@ async def _app_runs(
     raw_tps: list[float] = []
     engine_tps: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.model_info is None:
+        while app.chat_screen.model_info is None:
             await pilot.pause(0.05)
         for rep in range(reps + 1):  # the first is the warm-up
             if rep:
                 raw_tps.append(raw_decode_tps(b.model, b.tokenizer))
-            await app.action_new_chat()
-            app.session.settings = replace(GREEDY)
+            await app.chat_screen.action_new_chat()
+            app.chat_screen.session.settings = replace(GREEDY)
             app.first_at = app.done_at = None
             app.reply_done = asyncio.Event()
             prompt = app.query_one(PromptInput)
@@ -82,7 +81,7 @@ async def _app_runs(
             prompt.text = PROMPT[0]["content"]
             await pilot.press("enter")
             await app.reply_done.wait()
-            stats = app.session.messages[-1].stats
+            stats = app.chat_screen.session.messages[-1].stats
             if stats is None or stats.new_tokens != NEW_TOKENS or app.first_at is None:
                 raise RuntimeError(f"the app's reply did not run to {NEW_TOKENS} tokens: {stats}")
             assert app.done_at is not None
@@ -91,7 +90,7 @@ async def _app_runs(
                 app_tps.append(tps)
                 engine_tps.append(stats.decode_tps or 0.0)
         raw_tps.append(raw_decode_tps(b.model, b.tokenizer))
-    return app_tps, raw_tps, engine_tps, app.pacer.interval
+    return app_tps, raw_tps, engine_tps, app.chat_screen.pacer.interval
 
 
 def run(run: Run) -> list[Result]:

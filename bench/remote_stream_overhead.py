@@ -33,8 +33,8 @@ from bench._common import Run, median, spread
 from bench._model import PROMPT
 from tui.app import TchatApp
 from tui.launch import LaunchConfig
-from tui.messages import ReplyChunked
-from tui.store.session import GenerationSettings, ReplyStats
+from tui.screens.chat.events import ReplyChunked, ReplyHandled
+from tui.store.session import GenerationSettings
 from tui.widgets.prompt import PromptInput
 
 NAME = "remote_stream_overhead"
@@ -56,8 +56,8 @@ class TimedApp(TchatApp):
         if self.first_at is None:
             self.first_at, self.first_tokens = time.perf_counter(), event.new_tokens
 
-    async def _end_reply(self, stats: ReplyStats, error: str | None) -> None:
-        await super()._end_reply(stats, error)
+    def on_reply_handled(self, _event: ReplyHandled) -> None:
+        # The chat screen posts it once a reply's end is shown and saved; it reaches the app.
         self.done_at = time.perf_counter()
         if self.reply_done is not None:
             self.reply_done.set()
@@ -97,14 +97,14 @@ async def _runs(url: str, reps: int, sessions: Path) -> tuple[list[float], list[
     app_tps: list[float] = []
     bare_tps: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.model_info is None:
+        while app.chat_screen.model_info is None:
             await pilot.pause(0.05)
-        model = app.model_info.id
+        model = app.chat_screen.model_info.id
         for rep in range(reps + 1):  # the first is the warm-up
             if rep:
                 bare_tps.append(await asyncio.to_thread(bare_decode_tps, url, model))
-            await app.action_new_chat()
-            app.session.settings = GenerationSettings(**vars(GREEDY))
+            await app.chat_screen.action_new_chat()
+            app.chat_screen.session.settings = GenerationSettings(**vars(GREEDY))
             app.first_at = app.done_at = None
             app.reply_done = asyncio.Event()
             prompt = app.query_one(PromptInput)
@@ -112,14 +112,14 @@ async def _runs(url: str, reps: int, sessions: Path) -> tuple[list[float], list[
             prompt.text = PROMPT[0]["content"]
             await pilot.press("enter")
             await app.reply_done.wait()
-            stats = app.session.messages[-1].stats
+            stats = app.chat_screen.session.messages[-1].stats
             if stats is None or stats.new_tokens != NEW_TOKENS or app.first_at is None:
                 raise RuntimeError(f"the app's reply did not run to {NEW_TOKENS} tokens: {stats}")
             assert app.done_at is not None
             if rep:
                 app_tps.append((stats.new_tokens - app.first_tokens) / (app.done_at - app.first_at))
         bare_tps.append(await asyncio.to_thread(bare_decode_tps, url, model))
-        server = app.model_info.server or "?"
+        server = app.chat_screen.model_info.server or "?"
     return app_tps, bare_tps, server
 
 

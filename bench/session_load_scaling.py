@@ -102,24 +102,26 @@ async def _open(
     scrolled = switched = 0.0
     async with app.run_test(size=(120, 40)) as pilot:
         deadline = started + 120
-        while len(app.conversation.views()) < expect:
+        while len(app.chat_screen.conversation.views()) < expect:
             if time.perf_counter() > deadline:
-                raise RuntimeError(f"only {len(app.conversation.views())} of {expect} mounted")
+                raise RuntimeError(
+                    f"only {len(app.chat_screen.conversation.views())} of {expect} mounted"
+                )
             await asyncio.sleep(0.005)
         await pilot.pause()  # one refresh: the chat is on screen and keys are handled
         elapsed = time.perf_counter() - started
         if scroll:
             t = time.perf_counter()
             for _ in range(3):
-                await app.conversation.show_earlier()
+                await app.chat_screen.conversation.show_earlier()
             await pilot.pause()
             scrolled = time.perf_counter() - t
-            views = app.conversation.views()
-            view = next((v for v in views if app.chat.versions(v.message)[1] > 1), None)
+            views = app.chat_screen.conversation.views()
+            view = next((v for v in views if app.chat_screen.chat.versions(v.message)[1] > 1), None)
             if view is not None:
                 t = time.perf_counter()
-                app.chat.switch_version(view.message, -1)
-                await app.conversation.sync(app.session)
+                app.chat_screen.chat.switch_version(view.message, -1)
+                await app.chat_screen.conversation.sync(app.chat_screen.session)
                 await pilot.pause()
                 switched = time.perf_counter() - t
     return elapsed, scrolled, switched

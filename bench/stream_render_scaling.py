@@ -22,8 +22,8 @@ from tui.app import TchatApp
 from tui.engine.fake import FakeBackend
 from tui.engine.pump import Pacer
 from tui.launch import LaunchConfig
-from tui.messages import ReplyStarted
-from tui.store.session import GenerationSettings, ReplyStats
+from tui.screens.chat.events import ReplyHandled, ReplyStarted
+from tui.store.session import GenerationSettings
 from tui.widgets.prompt import PromptInput
 
 NAME = "stream_render_scaling"
@@ -66,8 +66,8 @@ class UiTimedApp(TchatApp):
     def on_reply_started(self, event: ReplyStarted) -> None:
         self.started_cpu, self._started_wall = time.thread_time(), time.perf_counter()
 
-    async def _end_reply(self, stats: ReplyStats, error: str | None) -> None:
-        await super()._end_reply(stats, error)
+    def on_reply_handled(self, _event: ReplyHandled) -> None:
+        # The chat screen posts it once a reply's end is shown and saved; it reaches the app.
         self.ui_cpu_s = time.thread_time() - self.started_cpu
         self.wall_s = time.perf_counter() - self._started_wall
 
@@ -77,18 +77,18 @@ async def _one(tokens: int, sessions: Path) -> tuple[float, float, int]:
     backend = FakeBackend(script=markdown_reply(tokens), delay=0, context_length=4 * tokens)
     app = UiTimedApp(LaunchConfig(sessions_dir=sessions), backend=backend)
     # Every token its own UI message: the most updates a reply can make (see the docstring).
-    app.pacer = Pacer.fixed(0.0)
+    app.chat_screen.pacer = Pacer.fixed(0.0)
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.model_info is None:
+        while app.chat_screen.model_info is None:
             await pilot.pause(0.02)
-        app.session.settings = GenerationSettings(max_new_tokens=2 * tokens)
+        app.chat_screen.session.settings = GenerationSettings(max_new_tokens=2 * tokens)
         # What Enter in the prompt posts; pressing it through the pilot would wait for the
         # screen to go idle, which an unthrottled stream of thousands of updates may not do
         # within the pilot's timeout on a loaded machine.
         app.query_one(PromptInput).post_message(PromptInput.Submitted("go"))
-        while app.replies_finished == 0:
+        while app.chat_screen.replies_finished == 0:
             await asyncio.sleep(0.01)
-        stats = app.session.messages[-1].stats
+        stats = app.chat_screen.session.messages[-1].stats
         n = stats.new_tokens if stats else 0
         if n < tokens:
             raise RuntimeError(f"the reply stopped at {n} of {tokens} tokens: {stats}")

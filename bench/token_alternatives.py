@@ -9,8 +9,8 @@ machine does not blur, and the time `steps()` takes at the end of a reply to mak
 
 Measured on the 2-core box (idle, one thread): 15.7 vs 15.6 tok/s, 1.01x; 0.18 ms of a 64 ms
 step (0.3%); 6 ms at the end of a 128-token reply. So the app records them by default where
-the model runs on the CPU (tui/branch_keys.py); on a GPU, where each step would add a device
-sync and nothing was measured, only once asked for.
+the model runs on the CPU (tui/screens/chat/branch_keys.py); on a GPU, where each step would
+add a device sync and nothing was measured, only once asked for.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bench._model import GREEDY, PROMPT, backend
 from tui.engine.transformers_backend import TransformersBackend
 
 NAME = "token_alternatives"
-TOP = 8  # as the app keeps (tui/branch_keys.py ALTERNATIVES)
+TOP = 8  # as the app keeps (tui/screens/chat/branch_keys.py ALTERNATIVES)
 
 
 def _reply(b: TransformersBackend) -> tuple[float, float, int]:

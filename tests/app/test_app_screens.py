@@ -45,22 +45,24 @@ async def test_f4_opens_another_chat_from_the_browser(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "the old chat")
         await wait_replies(pilot, 1)
-        old_id = app.session.id
+        old_id = app.chat_screen.session.id
         await pilot.press("ctrl+n")
         await type_and_send(pilot, "the new chat")
         await wait_replies(pilot, 2)
-        app.autosaver.flush()
+        app.chat_screen.autosaver.flush()
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionBrowser))
-        path = app.store.resolve(old_id)
+        path = app.chat_screen.store.resolve(old_id)
         app.screen.dismiss(path)
         # Wait for the last step of opening it (the prompt's history), not the swap or the
         # views appearing: else the test could end, and the app close, mid-way through.
         prompt = app.query_one(PromptInput)
         await wait_until(pilot, lambda: prompt._session_history == ["the old chat"])
-        assert [v.message.content for v in app.conversation.views()][:1] == ["the old chat"]
-        assert app.session.id == old_id
-        assert app.session.messages[0].content == "the old chat"
+        assert [v.message.content for v in app.chat_screen.conversation.views()][:1] == [
+            "the old chat"
+        ]
+        assert app.chat_screen.session.id == old_id
+        assert app.chat_screen.session.messages[0].content == "the old chat"
 
 
 async def test_f5_settings_apply_to_the_next_reply(make_app):
@@ -68,12 +70,12 @@ async def test_f5_settings_apply_to_the_next_reply(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f5")
         await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
-        settings = app.session.settings
+        settings = app.chat_screen.session.settings
         settings.max_new_tokens = 3
         app.screen.dismiss((settings, "Short answers."))
         await pilot.pause(0.1)
         await type_and_send(pilot, "go")
         await wait_replies(pilot, 1)
-        assert app.session.messages[-1].stats.new_tokens == 3
-        assert app.session.messages[-1].stats.stop_reason == "length"
-        assert app.session.system_prompt == "Short answers."
+        assert app.chat_screen.session.messages[-1].stats.new_tokens == 3
+        assert app.chat_screen.session.messages[-1].stats.stop_reason == "length"
+        assert app.chat_screen.session.system_prompt == "Short answers."

@@ -9,7 +9,7 @@ from textual.widgets import Markdown, Static
 from tui.engine.fake import FakeBackend
 from tui.store import SessionStore
 from tui.widgets.conversation import Notice
-from tui.widgets.message import MessageView
+from tui.widgets.message_view import MessageView
 from tui.widgets.prompt import PromptInput
 
 
@@ -29,7 +29,7 @@ async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:  # noqa: A
 
 async def wait_replies(pilot, count: int, timeout: float = 10.0) -> None:  # noqa: ANN001
     """Wait until `count` replies have been fully handled (streamed, shown, saved)."""
-    await wait_until(pilot, lambda: pilot.app.replies_finished >= count, timeout)
+    await wait_until(pilot, lambda: pilot.app.chat_screen.replies_finished >= count, timeout)
 
 
 def saved_sessions(folder: Path) -> list:
@@ -46,9 +46,9 @@ async def test_question_gets_a_streamed_markdown_reply_that_is_saved(make_app, s
         views = app.query(MessageView)
         assert [v.message.role for v in views] == ["user", "assistant"]
         reply_md = views[1].query_one(Markdown)
-        assert "Markdown" in app.session.messages[1].content
+        assert "Markdown" in app.chat_screen.session.messages[1].content
         assert reply_md.source.startswith("Here is a short answer")
-        assert "tok/s" in str(app.status.render())
+        assert "tok/s" in str(app.chat_screen.status.render())
     [session] = saved_sessions(sessions_dir)
     assert [m.role for m in session.messages] == ["user", "assistant"]
     assert session.messages[0].content == "hello"
@@ -63,11 +63,14 @@ async def test_escape_stops_a_reply_and_keeps_the_partial_text(make_app, session
         await type_and_send(pilot, "tell me a long story")
         await wait_until(
             pilot,
-            lambda: app.reply_message is not None and app.reply_message.content.count("word") >= 5,
+            lambda: (
+                app.chat_screen.reply_message is not None
+                and app.chat_screen.reply_message.content.count("word") >= 5
+            ),
         )
         await pilot.press("escape")
         await wait_replies(pilot, 1)
-        reply = app.session.messages[-1]
+        reply = app.chat_screen.session.messages[-1]
         assert reply.stats.stop_reason == "cancelled"
         assert 5 <= reply.content.count("word") < 400
         meta = app.query(MessageView)[-1].query_one(".meta", Static)
@@ -82,11 +85,11 @@ async def test_a_prompt_sent_while_the_model_loads_is_answered_once_ready(make_a
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "early bird")
         await pilot.pause(0.2)
-        assert app.model_info is None and app.waiting_for_model
+        assert app.chat_screen.model_info is None and app.chat_screen.waiting_for_model
         meta = app.query(MessageView)[-1].query_one(".meta", Static)
         assert "waiting for the model" in str(meta.render())
         await wait_replies(pilot, 1)
-        assert app.session.messages[-1].content.startswith("Here is")
+        assert app.chat_screen.session.messages[-1].content.startswith("Here is")
 
 
 async def test_load_failure_is_shown_and_the_app_keeps_working(make_app):
@@ -96,9 +99,15 @@ async def test_load_failure_is_shown_and_the_app_keeps_working(make_app):
         assert "No model called" in str(app.query_one(Notice).render())
         await type_and_send(pilot, "anyone there?")
         await wait_until(
-            pilot, lambda: app.session.messages and app.session.messages[0].role == "user"
+            pilot,
+            lambda: (
+                app.chat_screen.session.messages
+                and app.chat_screen.session.messages[0].role == "user"
+            ),
         )
-        assert app.session.messages[0].content == "anyone there?"  # the typed text is kept
+        assert (
+            app.chat_screen.session.messages[0].content == "anyone there?"
+        )  # the typed text is kept
 
 
 async def test_generation_error_keeps_partial_reply_and_next_message_works(make_app):
@@ -107,7 +116,7 @@ async def test_generation_error_keeps_partial_reply_and_next_message_works(make_
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "first")
         await wait_replies(pilot, 1)
-        failed = app.session.messages[1]
+        failed = app.chat_screen.session.messages[1]
         assert failed.stats.stop_reason == "error" and failed.error
         assert failed.content.split() == ["one", "two", "three"]
         backend.fail_after = None
@@ -128,7 +137,9 @@ async def test_markup_and_escape_sequences_are_shown_literally(make_app):
         assert "[bold red]not bold[/]" in reply_md.source
         assert "\x1b" not in reply_md.source and "\x07" not in reply_md.source
         assert "␛]52;c;aGk=␇" in reply_md.source
-        assert app.session.messages[1].content == hostile  # stored exactly, shown safely
+        assert (
+            app.chat_screen.session.messages[1].content == hostile
+        )  # stored exactly, shown safely
 
 
 async def test_ctrl_j_inserts_a_newline_and_enter_sends(make_app):
@@ -138,7 +149,11 @@ async def test_ctrl_j_inserts_a_newline_and_enter_sends(make_app):
         assert app.query_one(PromptInput).text == "a\nb"
         await pilot.press("enter")
         await wait_until(
-            pilot, lambda: app.session.messages and app.session.messages[0].content == "a\nb"
+            pilot,
+            lambda: (
+                app.chat_screen.session.messages
+                and app.chat_screen.session.messages[0].content == "a\nb"
+            ),
         )
         assert app.query_one(PromptInput).text == ""
         await wait_replies(pilot, 1)
@@ -149,10 +164,10 @@ async def test_new_chat_saves_the_old_one_and_starts_empty(make_app, sessions_di
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "first chat")
         await wait_replies(pilot, 1)
-        old_id = app.session.id
+        old_id = app.chat_screen.session.id
         await pilot.press("ctrl+n")
         await pilot.pause(0.2)
-        assert app.session.id != old_id and app.session.messages == []
+        assert app.chat_screen.session.id != old_id and app.chat_screen.session.messages == []
         assert not app.query(MessageView)
     [session] = saved_sessions(sessions_dir)
     assert session.id == old_id
@@ -169,7 +184,7 @@ async def test_system_prompt_from_the_command_line_and_edited_in_the_app(make_ap
         area.text = "Answer in French."
         await pilot.press("ctrl+s")
         await pilot.pause(0.1)
-        assert app.session.system_prompt == "Answer in French."
+        assert app.chat_screen.session.system_prompt == "Answer in French."
         await type_and_send(pilot, "hi")
         await wait_until(pilot, lambda: backend.prompts)
         assert backend.prompts[0][0] == {"role": "system", "content": "Answer in French."}
@@ -183,7 +198,10 @@ async def test_quit_saves_a_streaming_reply(make_app, sessions_dir):
         await type_and_send(pilot, "long one")
         await wait_until(
             pilot,
-            lambda: app.reply_message is not None and app.reply_message.content.count("word") >= 3,
+            lambda: (
+                app.chat_screen.reply_message is not None
+                and app.chat_screen.reply_message.content.count("word") >= 3
+            ),
         )
         await pilot.press("ctrl+q")
         await pilot.pause(1.5)
@@ -198,11 +216,11 @@ async def test_resume_shows_the_conversation_and_it_continues(make_app, sessions
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "remember me")
         await wait_replies(pilot, 1)
-        first_id = app.session.id
+        first_id = app.chat_screen.session.id
     app = make_app(resume="")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
-        assert app.session.id == first_id
+        assert app.chat_screen.session.id == first_id
         assert [v.message.content for v in app.query(MessageView)][0] == "remember me"
         await type_and_send(pilot, "and again")
         await wait_replies(pilot, 1)
@@ -218,10 +236,10 @@ async def test_corrupt_session_is_reported_and_never_overwritten(make_app, sessi
     app = make_app(resume=str(bad))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.3)
-        assert app.session.messages == []
+        assert app.chat_screen.session.messages == []
         await type_and_send(pilot, "new chat works")
         await wait_replies(pilot, 1)
-        assert app.session.id != "20260101-000000-abcdef"
+        assert app.chat_screen.session.id != "20260101-000000-abcdef"
     assert bad.read_bytes() == before
 
 
@@ -230,7 +248,7 @@ async def test_format_json_saves_json_sessions(make_app, sessions_dir):
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "in json please")
         await wait_replies(pilot, 1)
-        app.autosaver.flush()
+        app.chat_screen.autosaver.flush()
     [path] = list(sessions_dir.glob("*.json"))
     assert SessionStore(sessions_dir).load(path).messages[0].content == "in json please"
     assert not list(sessions_dir.glob("*.toml"))
@@ -243,8 +261,10 @@ async def test_example_sessions_open_in_the_app(make_app):
         app = make_app(resume=str(repo / "sessions" / name))
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause(0.2)
-            assert app.session.title.startswith(title)
-            assert len(app.query(MessageView)) == len(app.session.messages) + 1  # + system
+            assert app.chat_screen.session.title.startswith(title)
+            assert (
+                len(app.query(MessageView)) == len(app.chat_screen.session.messages) + 1
+            )  # + system
 
 
 async def test_errors_with_brackets_are_shown_as_text(make_app):

@@ -51,14 +51,14 @@ def make_app(sessions_dir: Path, tiny_model: Path) -> TchatApp:
 
 async def ask_for(pilot, model: str) -> None:  # noqa: ANN001
     await pilot.press("f6")
-    await wait_until(pilot, lambda: pilot.app.picker_shown)
-    pilot.app.picker.search.value = model
+    await wait_until(pilot, lambda: pilot.app.chat_screen.picker_shown)
+    pilot.app.chat_screen.picker.search.value = model
     await pilot.pause(0.4)  # the picker looks the typed id up after a pause
     await pilot.press("enter")
 
 
 def status(app: TchatApp) -> str:
-    return str(app.status.render())
+    return str(app.chat_screen.status.render())
 
 
 async def test_download_from_the_picker_cancel_resume_then_chat(
@@ -67,8 +67,8 @@ async def test_download_from_the_picker_cancel_resume_then_chat(
     hub.rate = 150_000  # bytes/s: the weights take about six seconds
     app = make_app(sessions_dir, tiny_model)
     async with app.run_test(size=(120, 34)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None, timeout=60)
-        first_model = app.model_info.name
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None, timeout=60)
+        first_model = app.chat_screen.model_info.name
         await ask_for(pilot, REPO)
         await wait_until(pilot, lambda: isinstance(app.screen, DownloadConfirm), timeout=10)
         shown = app.screen.text()
@@ -78,14 +78,17 @@ async def test_download_from_the_picker_cancel_resume_then_chat(
         await pilot.press("enter")
         # Progress in the status line and the gauges pane; the chat goes on meanwhile.
         await wait_until(pilot, lambda: "% ·" in status(app) and "/s" in status(app), timeout=15)
-        assert "files" in app.gauges.text() and "tiny-chat" in app.gauges.text()
+        assert (
+            "files" in app.chat_screen.gauges.text()
+            and "tiny-chat" in app.chat_screen.gauges.text()
+        )
         await type_and_send(pilot, "hi")
         await wait_replies(pilot, 1, timeout=60)
-        assert app.model_info.name == first_model
+        assert app.chat_screen.model_info.name == first_model
         await pilot.press("escape")
         await wait_until(pilot, lambda: "download cancelled" in status(app), timeout=10)
         assert "kept" in status(app)
-        assert app.model_info.name == first_model  # the loaded model stays
+        assert app.chat_screen.model_info.name == first_model  # the loaded model stays
 
         hub.requests.clear()
         hub.rate = None
@@ -94,12 +97,16 @@ async def test_download_from_the_picker_cancel_resume_then_chat(
         assert "already here" in app.screen.text()
         await pilot.press("enter")
         await wait_until(
-            pilot, lambda: app.model_info is not None and app.model_info.id == REPO, timeout=60
+            pilot,
+            lambda: (
+                app.chat_screen.model_info is not None and app.chat_screen.model_info.id == REPO
+            ),
+            timeout=60,
         )
         assert [r.range for r in hub.file_requests("model.safetensors")][0].startswith("bytes=")
         await type_and_send(pilot, "hello")
         await wait_replies(pilot, 2, timeout=60)
-        assert app.session.messages[-1].model.id == REPO
+        assert app.chat_screen.session.messages[-1].model.id == REPO
 
 
 async def test_too_small_a_disk_and_a_gated_repo_get_clear_messages(
@@ -111,7 +118,7 @@ async def test_too_small_a_disk_and_a_gated_repo_get_clear_messages(
     usage = namedtuple("usage", "total used free")
     app = make_app(sessions_dir, tiny_model)
     async with app.run_test(size=(120, 34)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None, timeout=60)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None, timeout=60)
         with monkeypatch.context() as full:
             full.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9, 20_000))
             await ask_for(pilot, REPO)
@@ -129,7 +136,7 @@ async def test_too_small_a_disk_and_a_gated_repo_get_clear_messages(
         text = notices(app)
         assert f"{hub.url}/{GATED}" in text and "HF_TOKEN" in text and "hf auth login" in text
         assert not isinstance(app.screen, DownloadConfirm)  # nothing to confirm
-        assert app.model_info is not None and app.model_info.id != GATED
+        assert app.chat_screen.model_info is not None and app.chat_screen.model_info.id != GATED
 
 
 def notices(app: TchatApp) -> str:

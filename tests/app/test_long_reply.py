@@ -14,7 +14,7 @@ from bench.stream_render_scaling import markdown_reply
 from tests.app.test_chat import type_and_send, wait_replies, wait_until
 from tui.engine.fake import FakeBackend
 from tui.store.session import GenerationSettings
-from tui.widgets.message import MessageView
+from tui.widgets.message_view import MessageView
 
 LONG = markdown_reply(2500)
 
@@ -30,7 +30,7 @@ def _shown(view: MessageView) -> list[Markdown]:
 async def test_a_long_reply_streams_in_segments_and_ends_as_one_document(make_app) -> None:
     app = make_app(FakeBackend(script=LONG, delay=0.001, context_length=20_000))
     async with app.run_test(size=(100, 30)) as pilot:
-        app.session.settings = GenerationSettings(max_new_tokens=5000)
+        app.chat_screen.session.settings = GenerationSettings(max_new_tokens=5000)
         await type_and_send(pilot, "tell me")
         await wait_until(pilot, lambda: len(_reply_view(app).query(Markdown)) >= 6, 30)
         view = _reply_view(app)
@@ -44,21 +44,23 @@ async def test_a_long_reply_streams_in_segments_and_ends_as_one_document(make_ap
         await wait_replies(pilot, 1, timeout=60)
         await pilot.pause(0.2)
         [whole] = view.query(Markdown)
-        assert whole.display and whole.source == app.session.messages[-1].content == LONG
+        assert (
+            whole.display and whole.source == app.chat_screen.session.messages[-1].content == LONG
+        )
         assert not view.query(".-spacer")
 
 
 async def test_scrolling_up_mid_reply_shows_all_of_it(make_app) -> None:
     app = make_app(FakeBackend(script=LONG, delay=0.002, context_length=20_000))
     async with app.run_test(size=(100, 30)) as pilot:
-        app.session.settings = GenerationSettings(max_new_tokens=5000)
+        app.chat_screen.session.settings = GenerationSettings(max_new_tokens=5000)
         await type_and_send(pilot, "tell me")
         await wait_until(
             pilot, lambda: any(not m.display for m in _reply_view(app).query(Markdown)), 30
         )
         view = _reply_view(app)
-        app.conversation.scroll_up(animate=False)
+        app.chat_screen.conversation.scroll_up(animate=False)
         await pilot.pause(0.1)
         assert all(m.display for m in view.query(Markdown))
         await wait_replies(pilot, 1, timeout=60)
-        assert app.session.messages[-1].content == LONG
+        assert app.chat_screen.session.messages[-1].content == LONG

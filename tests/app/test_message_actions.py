@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.app.test_chat import saved_sessions, type_and_send, wait_replies
 from tui.engine.fake import FakeBackend
-from tui.widgets.message import MessageView
+from tui.widgets.message_view import MessageView
 from tui.widgets.prompt import PromptInput
 
 
@@ -15,7 +15,7 @@ def replies_by(texts: list[str]):  # noqa: ANN201
 
 
 async def chat(pilot, *prompts: str) -> None:  # noqa: ANN001
-    for i, prompt in enumerate(prompts, start=pilot.app.replies_finished + 1):
+    for i, prompt in enumerate(prompts, start=pilot.app.chat_screen.replies_finished + 1):
         await type_and_send(pilot, prompt)
         await wait_replies(pilot, i)
 
@@ -38,7 +38,10 @@ async def test_regenerate_shows_a_new_version_and_keeps_the_old_one(make_app, se
         await chat(pilot, "question")
         await pilot.press("shift+tab", "r")
         await wait_replies(pilot, 2)
-        assert [m.content for m in app.session.messages] == ["question", "second answer"]
+        assert [m.content for m in app.chat_screen.session.messages] == [
+            "question",
+            "second answer",
+        ]
         assert len(app.query(MessageView)) == 2
         assert "‹ 2/2 ›" in str(app.query(MessageView)[-1].role_label.render())
     [session] = saved_sessions(sessions_dir)
@@ -52,7 +55,7 @@ async def test_ctrl_r_regenerates_from_the_prompt(make_app):
         await chat(pilot, "q")
         await pilot.press("ctrl+r")
         await wait_replies(pilot, 2)
-        assert app.session.messages[-1].content == "second"
+        assert app.chat_screen.session.messages[-1].content == "second"
 
 
 async def test_edit_resend_makes_a_new_version_and_keeps_the_old_turns(make_app, sessions_dir):
@@ -68,7 +71,7 @@ async def test_edit_resend_makes_a_new_version_and_keeps_the_old_turns(make_app,
         prompt.text = "q1 edited"
         await pilot.press("enter")
         await wait_replies(pilot, 3)
-        assert [m.content for m in app.session.messages] == ["q1 edited", "a3"]
+        assert [m.content for m in app.chat_screen.session.messages] == ["q1 edited", "a3"]
         assert backend.prompts[-1] == [{"role": "user", "content": "q1 edited"}]
     [session] = saved_sessions(sessions_dir)
     assert [m.content for m in session.messages] == ["q1 edited", "a3"]
@@ -81,22 +84,22 @@ async def test_escape_cancels_an_edit(make_app):
         await chat(pilot, "keep me")
         app.query(MessageView)[0].focus()
         await pilot.press("e", "escape")
-        assert app.editing is None and app.query_one(PromptInput).text == ""
+        assert app.chat_screen.editing is None and app.query_one(PromptInput).text == ""
         assert app.query_one(PromptInput).border_title in (None, "")
 
 
 async def test_continue_carries_on_a_reply_stopped_at_the_length_limit(make_app):
     backend = FakeBackend(script="one two three four five six")
     app = make_app(backend)
-    app.session.settings.max_new_tokens = 3
+    app.chat_screen.session.settings.max_new_tokens = 3
     async with app.run_test(size=(80, 24)) as pilot:
         await chat(pilot, "count")
-        reply = app.session.messages[-1]
+        reply = app.chat_screen.session.messages[-1]
         assert reply.stats.stop_reason == "length" and reply.content == "one two three"
-        app.session.settings.max_new_tokens = 100
+        app.chat_screen.session.settings.max_new_tokens = 100
         await pilot.press("shift+tab", "plus")
         await wait_replies(pilot, 2)
-        assert len(app.session.messages) == 2
+        assert len(app.chat_screen.session.messages) == 2
         assert reply.content == "one two three four five six"
         assert reply.stats.stop_reason == "end_of_turn"
         assert reply.stats.new_tokens == 6
@@ -110,9 +113,9 @@ async def test_delete_removes_a_message_from_screen_and_file(make_app, sessions_
         app.query(MessageView)[0].focus()
         await pilot.press("d")
         await pilot.pause(0.2)
-        assert [m.content for m in app.session.messages][0] != "first"
+        assert [m.content for m in app.chat_screen.session.messages][0] != "first"
         assert len(app.query(MessageView)) == 3
-        app.autosaver.flush()
+        app.chat_screen.autosaver.flush()
     [session] = saved_sessions(sessions_dir)
     assert "first" not in [m.content for m in session.messages]
 

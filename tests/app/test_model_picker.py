@@ -236,7 +236,10 @@ async def test_a_partial_id_filters_and_enter_takes_the_catalog_match(cache: Pat
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, ready(app))
         await pilot.press(*"org/tiny-l")
-        await until(pilot, lambda: app.picker._typed is not None and not app.picker._typed_pending)
+        await until(
+            pilot,
+            lambda: app.picker._typed is not None and not app.picker._typed_pending,
+        )
         assert [e.id for e in app.picker._shown] == ["org/tiny-llama", "org/tiny-l"]
         await pilot.press("enter")
         await until(pilot, lambda: bool(app.requests))

@@ -25,9 +25,9 @@ async def test_keymap_from_the_config_file_rebinds_an_action(sessions_dir):
         app.query_one("PromptInput").focus()
         await pilot.press(*"hi", "enter")
         await wait_replies(pilot, 1)
-        first = app.session.id
+        first = app.chat_screen.session.id
         await pilot.press("ctrl+t")
         await pilot.pause(0.2)
-        assert app.session.id != first
+        assert app.chat_screen.session.id != first
         commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
         assert commands["New chat"] == "Key: ctrl+t"

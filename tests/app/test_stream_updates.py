@@ -19,9 +19,9 @@ from tui.app import TchatApp
 from tui.engine.fake import FakeBackend
 from tui.engine.pump import MIN_INTERVAL_S
 from tui.launch import LaunchConfig
-from tui.messages import ReplyChunked
+from tui.screens.chat.events import ReplyChunked
 from tui.store.session import GenerationSettings
-from tui.widgets.message import LIVE_META_INTERVAL_S
+from tui.widgets.message_view import LIVE_META_INTERVAL_S
 from tui.widgets.stream_markdown import SPARE_LINES, StreamMarkdown, StreamParagraph
 
 TOKENS = 300
@@ -48,11 +48,11 @@ async def test_a_fast_reply_reaches_the_screen_in_a_few_batches_a_second(
     backend = FakeBackend(script="word " * TOKENS, delay=DELAY)
     app = CountingApp(LaunchConfig(sessions_dir=sessions_dir), backend=backend)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.session.settings = GenerationSettings(max_new_tokens=TOKENS)
+        app.chat_screen.session.settings = GenerationSettings(max_new_tokens=TOKENS)
         await type_and_send(pilot, "go")
         await wait_replies(pilot, 1, timeout=30)
     seen = app.batches
-    reply = app.session.messages[-1]
+    reply = app.chat_screen.session.messages[-1]
     assert "".join(b.text for b in seen) == reply.content  # every word arrived, in order
     assert reply.stats is not None and reply.stats.new_tokens >= TOKENS
     elapsed = seen[-1].elapsed_s
@@ -159,11 +159,11 @@ async def test_the_line_under_a_streaming_reply_shows_live_figures_about_once_a_
     backend = FakeBackend(script="word " * 400, delay=0.008)  # ~3 s of streaming
     app = CountingApp(LaunchConfig(sessions_dir=sessions_dir), backend=backend)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.session.settings = GenerationSettings(max_new_tokens=400)
+        app.chat_screen.session.settings = GenerationSettings(max_new_tokens=400)
         await type_and_send(pilot, "go")
         shown: list[str] = []
-        while app.replies_finished < 1:
-            view = app.reply_view
+        while app.chat_screen.replies_finished < 1:
+            view = app.chat_screen.reply_view
             if view is not None:
                 text = str(view.meta.render())
                 if "tok/s" in text and (not shown or shown[-1] != text):

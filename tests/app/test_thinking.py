@@ -18,7 +18,7 @@ from tests.app.test_chat import saved_sessions, type_and_send, wait_replies, wai
 from tui.engine.fake import FakeBackend
 from tui.screens.prompt_inspector import PromptInspector
 from tui.screens.settings import SettingsScreen
-from tui.widgets.message import MessageView
+from tui.widgets.message_view import MessageView
 from tui.widgets.thinking import ThinkingBlock
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -89,7 +89,7 @@ async def test_thinking_from_a_server_shows_the_same(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await type_and_send(pilot, "hi")
         await wait_replies(pilot, 1)
-        reply = app.session.messages[-1]
+        reply = app.chat_screen.session.messages[-1]
         assert (reply.thinking, reply.content) == (
             "The user greets me.\nI should greet back, briefly, and offer help.",
             "Hello! **How** can I help?",
@@ -103,7 +103,7 @@ async def test_f7_switches_thinking_and_f8_shows_what_the_template_gets(make_app
         await type_and_send(pilot, "hi")
         await wait_replies(pilot, 1)
         await pilot.press("f7")
-        assert app.session.settings.thinking is False
+        assert app.chat_screen.session.settings.thinking is False
         await pilot.press("f8")
         await wait_until(pilot, lambda: isinstance(app.screen, PromptInspector))
         text = app.screen.query_one("#prompt-text", TextArea).text
@@ -111,30 +111,30 @@ async def test_f7_switches_thinking_and_f8_shows_what_the_template_gets(make_app
         await pilot.press("escape")
         await type_and_send(pilot, "no thinking now")
         await wait_replies(pilot, 2)
-        reply = app.session.messages[-1]
+        reply = app.chat_screen.session.messages[-1]
         assert reply.thinking is None and reply.content == "Hello! **How** can I help?"
         await pilot.press("f7")
-        assert app.session.settings.thinking is None  # back to the model's default: on
-        assert "thinking" not in (app.session.settings_chosen or [])
+        assert app.chat_screen.session.settings.thinking is None  # back to the model's default: on
+        assert "thinking" not in (app.chat_screen.session.settings_chosen or [])
 
 
 async def test_a_model_that_cannot_switch_says_so(make_app):
     app = make_app(FakeBackend(script="Just an answer."))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None)
         await pilot.press("f7")
         await pilot.pause(0.1)
         shown = [str(n.message) for n in app._notifications]
         assert any("does not think" in text for text in shown)
-        assert app.session.settings.thinking is None
+        assert app.chat_screen.session.settings.thinking is None
 
 
 async def test_f5_shows_the_thinking_switch_and_where_each_value_comes_from(make_app):
     backend = FakeBackend(script=SCRIPT, generation_defaults={"temperature": 0.6, "top_k": 20})
     app = make_app(backend)
     async with app.run_test(size=(80, 30)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None)
-        assert app.session.settings.temperature == 0.6
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None)
+        assert app.chat_screen.session.settings.temperature == 0.6
         await pilot.press("f5")
         await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
         screen = app.screen
@@ -153,24 +153,24 @@ async def test_f5_shows_the_thinking_switch_and_where_each_value_comes_from(make
         assert source("temperature") == "chat"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(app.screen, SettingsScreen))
-        assert app.session.settings.thinking is False
-        assert app.session.settings.temperature == 0.3
-        assert app.session.settings_chosen == ["temperature", "thinking"]
+        assert app.chat_screen.session.settings.thinking is False
+        assert app.chat_screen.session.settings.temperature == 0.3
+        assert app.chat_screen.session.settings_chosen == ["temperature", "thinking"]
 
 
 async def test_out_of_tokens_while_thinking_says_so_and_continue_finishes_it(make_app):
     backend = FakeBackend(script=SCRIPT)
     app = make_app(backend)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None)
-        app.session.settings.max_new_tokens = 4
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None)
+        app.chat_screen.session.settings.max_new_tokens = 4
         await type_and_send(pilot, "hi")
         await wait_replies(pilot, 1)
-        reply = app.session.messages[-1]
+        reply = app.chat_screen.session.messages[-1]
         assert reply.content == "" and reply.thinking == "The user greets"
         view = last_view(app)
         assert "Out of tokens while thinking" in str(view.meta.render())
-        app.session.settings.max_new_tokens = 100
+        app.chat_screen.session.settings.max_new_tokens = 100
         view.focus()
         await pilot.press("plus")
         await wait_replies(pilot, 2)
@@ -182,7 +182,7 @@ async def test_out_of_tokens_while_thinking_says_so_and_continue_finishes_it(mak
 async def test_a_resumed_chat_shows_thinking_and_answer_apart(make_app):
     app = make_app(resume=str(REPO / "sessions" / "example-thinking.toml"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None)
         view = last_view(app)
         assert view.thinking is not None and view.thinking.folded
         assert head(view.thinking) == "▸ Thought for 2.4 s · 141 tokens · t shows it"
@@ -206,7 +206,7 @@ async def test_the_gauges_count_thinking_and_answer_tokens_apart(make_app):
         await type_and_send(pilot, "hi")
         await wait_replies(pilot, 1)
         await pilot.pause(0.2)
-        stats = app.session.messages[-1].stats
+        stats = app.chat_screen.session.messages[-1].stats
         answer = stats.new_tokens - stats.thinking_tokens
-        assert f"think {stats.thinking_tokens}" in app.gauges.text()
-        assert f"answer {answer} tok" in app.gauges.text()
+        assert f"think {stats.thinking_tokens}" in app.chat_screen.gauges.text()
+        assert f"answer {answer} tok" in app.chat_screen.gauges.text()

@@ -118,11 +118,14 @@ async def test_gauges_pane_in_the_app_shows_the_real_card(tiny_model: Path, tmp_
                 pane.query_one(f"#gauges-{part}").plain
                 for part in ("hardware", "reply", "context", "roofline")
             )
-            if app.model_info is not None and "GPU0" in text and "max" in text:
+            if app.chat_screen.model_info is not None and "GPU0" in text and "max" in text:
                 break
         print("\n" + text)
         out = os.environ.get("TCHAT_GPU_OUT")
         if out:
             app.save_screenshot(filename="gpu_app.svg", path=out)
-        assert app.model_info is not None and app.model_info.device.startswith("cuda")
+        assert (
+            app.chat_screen.model_info is not None
+            and app.chat_screen.model_info.device.startswith("cuda")
+        )
         assert "GPU off" not in text and "GPU0" in text and "alloc" in text

@@ -39,16 +39,16 @@ async def test_chatting_with_a_served_model(fake_server: FakeServer, tmp_path: P
     sessions = tmp_path / "sessions"
     app = served_app(fake_server.url, sessions)
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None, 15)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None, 15)
         detail = f"vLLM 0.32.0 at 127.0.0.1:{fake_server.port}"
-        assert app.status.detail == detail
+        assert app.chat_screen.status.detail == detail
         await type_and_send(pilot, "hi")
         await wait_replies(pilot, 1, 15)
-        reply = app.session.messages[-1]
+        reply = app.chat_screen.session.messages[-1]
         assert reply.content == "Hello from the server."
         assert reply.stats is not None and reply.stats.new_tokens == 6  # usage, not 4 chunks
-        await wait_until(pilot, lambda: "KV" in app.gauges.text(), 10)
-        text = app.gauges.text()
+        await wait_until(pilot, lambda: "KV" in app.chat_screen.gauges.text(), 10)
+        text = app.chat_screen.gauges.text()
         assert "engine" in text and "42%" in text and "run 1" in text and "wait 2" in text
         assert "this machine" in text and "roof" not in text
     [session] = saved_sessions(sessions)
@@ -62,10 +62,10 @@ async def test_a_cut_stream_keeps_the_partial_reply_and_says_why(
     fake_server.chat = [("text", "Half a"), ("text", " reply"), ("cut",)]
     app = served_app(fake_server.url, tmp_path / "s")
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None, 15)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None, 15)
         await type_and_send(pilot, "hi")
         await wait_replies(pilot, 1, 15)
-        reply = app.session.messages[-1]
+        reply = app.chat_screen.session.messages[-1]
         assert reply.content == "Half a reply"
         assert reply.error is not None and "lost mid-reply" in reply.error
         assert len(fake_server.bodies) == 1  # nothing re-sent on its own
@@ -85,7 +85,7 @@ async def test_resuming_when_the_server_is_gone(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: "connection refused" in notices(again), 15)
         text = notices(again)
         assert "pick another model with F6" in text
-        assert [m.content for m in again.session.messages] == ["hi", "Hi!"]  # unharmed
+        assert [m.content for m in again.chat_screen.session.messages] == ["hi", "Hi!"]  # unharmed
 
 
 async def test_resume_reconnects_to_the_recorded_server(
@@ -94,17 +94,20 @@ async def test_resume_reconnects_to_the_recorded_server(
     sessions = tmp_path / "s"
     app = served_app(fake_server.url, sessions)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None, 15)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None, 15)
         await type_and_send(pilot, "hi")
         await wait_replies(pilot, 1, 15)
     again = TchatApp(LaunchConfig(resume="", sessions_dir=sessions))
     async with again.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: again.model_info is not None, 15)
-        assert again.model_info is not None and again.model_info.endpoint == fake_server.url
-        assert type(again.backend).__name__ == "RemoteBackend"
+        await wait_until(pilot, lambda: again.chat_screen.model_info is not None, 15)
+        assert (
+            again.chat_screen.model_info is not None
+            and again.chat_screen.model_info.endpoint == fake_server.url
+        )
+        assert type(again.chat_screen.backend).__name__ == "RemoteBackend"
         await type_and_send(pilot, "more")
         await wait_replies(pilot, 1, 15)
-        assert again.session.messages[-1].content == "Hi!"
+        assert again.chat_screen.session.messages[-1].content == "Hi!"
 
 
 async def test_the_picker_lists_served_models_and_switches_to_one(
@@ -114,15 +117,23 @@ async def test_the_picker_lists_served_models_and_switches_to_one(
     config.write_text(f'[endpoints.box]\nurl = "{fake_server.url}"\n', "utf-8")
     app = TchatApp(LaunchConfig(backend="fake", sessions_dir=tmp_path / "s", config_path=config))
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None, 15)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None, 15)
         await pilot.press("f6")
-        await wait_until(pilot, lambda: app.picker.catalog is not None, 15)
-        entry = next(e for e in app.picker.catalog.entries if e.kind == "remote")
+        await wait_until(pilot, lambda: app.chat_screen.picker.catalog is not None, 15)
+        entry = next(e for e in app.chat_screen.picker.catalog.entries if e.kind == "remote")
         assert entry.name == "fake-model @ box" and entry.facts.context_length == 4096
-        spec = app.picker.load_spec(entry)
+        spec = app.chat_screen.picker.load_spec(entry)
         assert spec is not None and spec.endpoint is not None and spec.model == "fake-model"
-        app._start_load(spec)
+        app.chat_screen.loads.start(spec)
         await wait_until(
-            pilot, lambda: app.model_info is not None and app.model_info.backend == "remote", 15
+            pilot,
+            lambda: (
+                app.chat_screen.model_info is not None
+                and app.chat_screen.model_info.backend == "remote"
+            ),
+            15,
         )
-        assert type(app.backend).__name__ == "RemoteBackend" and app.chat.backend is app.backend
+        assert (
+            type(app.chat_screen.backend).__name__ == "RemoteBackend"
+            and app.chat_screen.chat.backend is app.chat_screen.backend
+        )

@@ -35,6 +35,6 @@ def test_choosing_the_remote_engine_imports_no_http_client_yet() -> None:
         "from tui.engine.registry import make_backend\n"
         "launch = parse_args(['--endpoint', 'http://127.0.0.1:9/v1'])\n"
         "make_backend(launch.backend)\n"
-        "import tui.app, tui.endpoints, tui.remote_actions, tui.widgets.engine_gauges"
+        "import tui.app, tui.endpoints, tui.screens.chat.loads, tui.widgets.engine_gauges"
     )
     assert not {"openai", "httpx2", "torch", "transformers"} & loaded

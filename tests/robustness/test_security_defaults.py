@@ -74,7 +74,7 @@ async def test_no_config_or_session_file_turns_trust_remote_code_on(
     notes = Notes(app)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        assert app._load_spec().trust_remote_code is False
+        assert app.chat_screen.load_spec().trust_remote_code is False
         # The session file with that key is refused as a whole, not half-obeyed.
         assert "trust_remote_code" in " ".join(notes.titled("Could not resume"))
 
@@ -109,7 +109,7 @@ async def test_the_engine_never_passes_trust_remote_code_true_by_default(
     spy = FromPretrainedSpy(monkeypatch)
     app = make_app(TransformersBackend(), model=str(tiny_model))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None, timeout=60)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None, timeout=60)
     names = {name for name, _ in spy.calls}
     assert {"AutoModelForCausalLM", "AutoTokenizer"} <= names
     # Explicitly False (not merely absent: a transformers default could change).
@@ -177,7 +177,7 @@ async def test_a_resume_ref_outside_the_folder_gets_a_clear_message_and_a_new_ch
         [why] = notes.titled("Could not resume")
         assert "not a session id" in why or "no such session file" in why
         assert "new chat" in why
-        assert app.session.messages == []
+        assert app.chat_screen.session.messages == []
         await send(pilot, "works anyway")
         await wait_replies(pilot, 1)
     written = {p for p in tmp_path.rglob("*") if p not in before and p.is_file()}
@@ -307,10 +307,10 @@ async def test_a_cached_model_loads_and_chats_with_no_network_at_all(
     config = Config(generation={"max_new_tokens": 8, "do_sample": False})
     app = make_app(TransformersBackend(), config=config, model="tchat-tests/tiny")
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None, timeout=60)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None, timeout=60)
         await send(pilot, "hello")
         await wait_replies(pilot, 1, timeout=60)
-        assert app.session.messages[1].stats.stop_reason in ("length", "end_of_turn")
+        assert app.chat_screen.session.messages[1].stats.stop_reason in ("length", "end_of_turn")
     assert online_hub.lookups == [] and online_hub.connects == [] and online_hub.accepted == 0
 
 

@@ -80,7 +80,7 @@ async def run_soak(sessions: Path, out: Soak) -> None:
     checkpoints = {sixth, 3 * sixth, TURNS - 2 * sixth, TURNS}
     started = time.perf_counter()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None)
         for turn in range(1, TURNS + 1):
             t0 = time.perf_counter()
             await send(pilot, f"question {turn}")
@@ -91,16 +91,21 @@ async def run_soak(sessions: Path, out: Soak) -> None:
                 gc.collect()
                 out.blocks[turn] = sys.getallocatedblocks()
         out.total_s = time.perf_counter() - started
-        views = app.conversation.views()
-        out.views, out.messages = len(views), len(app.session.messages)
-        out.hidden = app.conversation.hidden_count
+        views = app.chat_screen.conversation.views()
+        out.views, out.messages = len(views), len(app.chat_screen.session.messages)
+        out.hidden = app.chat_screen.conversation.hidden_count
         out.last_reply = views[-1].query_one(Markdown).source
-        await wait_until(pilot, lambda: app.status.saved == "saved")
+        await wait_until(pilot, lambda: app.chat_screen.status.saved == "saved")
         old = [weakref.ref(w) for v in views for w in (v, v.body)]
         del views
 
         await pilot.press("ctrl+n")
-        await wait_until(pilot, lambda: not app.session.messages and not app.conversation.views())
+        await wait_until(
+            pilot,
+            lambda: (
+                not app.chat_screen.session.messages and not app.chat_screen.conversation.views()
+            ),
+        )
         # Textual keeps the conversation's last few layouts (a FIFO cache of 4 arrangements,
         # which reference the removed widgets) until the next layout change: the first turn of
         # the new chat. Bounded, so not a leak; after that turn nothing of the old chat remains.
@@ -109,7 +114,7 @@ async def run_soak(sessions: Path, out: Soak) -> None:
         await pilot.pause(0.2)
         gc.collect()
         out.old_alive_after_new_chat = sum(r() is not None for r in old)
-        out.views_in_new_chat = len(app.conversation.views())
+        out.views_in_new_chat = len(app.chat_screen.conversation.views())
     out.saved_lengths = {len(s.messages) for s in load_all(sessions)}
 
 

@@ -55,11 +55,11 @@ async def run_soak(sessions: Path, out: BranchSoak) -> None:
     )
     replies = 0
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.model_info is not None)
+        await wait_until(pilot, lambda: app.chat_screen.model_info is not None)
         for turn in range(1, TURNS + 1):
             t0 = time.perf_counter()
             if turn % 10 == 0:  # edit the previous question: a new version of it
-                views = app.conversation.views()
+                views = app.chat_screen.conversation.views()
                 views[-2].focus()
                 await pilot.press("e")
                 app.query_one(PromptInput).text = f"question {turn - 1}, edited"
@@ -69,21 +69,30 @@ async def run_soak(sessions: Path, out: BranchSoak) -> None:
             replies += 1
             await wait_replies(pilot, replies, timeout=60)
             if turn > 3:
-                app.conversation.views()[-1].focus()
+                app.chat_screen.conversation.views()[-1].focus()
                 await pilot.press("r")
                 replies += 1
                 await wait_replies(pilot, replies, timeout=60)
                 if turn % 3 == 0:
-                    app.conversation.views()[-1].focus()
+                    app.chat_screen.conversation.views()[-1].focus()
                     await pilot.press("left")
                     await wait_until(
-                        pilot, lambda: app.chat.versions(app.session.messages[-1])[0] == 1
+                        pilot,
+                        lambda: (
+                            app.chat_screen.chat.versions(app.chat_screen.session.messages[-1])[0]
+                            == 1
+                        ),
                     )
-                out.versions_seen.add(app.chat.versions(app.session.messages[-1])[1])
+                out.versions_seen.add(
+                    app.chat_screen.chat.versions(app.chat_screen.session.messages[-1])[1]
+                )
             out.latency_ms.append((time.perf_counter() - t0) * 1000)
-        out.path, out.branches = len(app.session.messages), len(app.session.branches)
-        out.views = len(app.conversation.views())
-        await wait_until(pilot, lambda: app.status.saved == "saved")
+        out.path, out.branches = (
+            len(app.chat_screen.session.messages),
+            len(app.chat_screen.session.branches),
+        )
+        out.views = len(app.chat_screen.conversation.views())
+        await wait_until(pilot, lambda: app.chat_screen.status.saved == "saved")
     [session] = load_all(sessions)
     out.saved = (len(session.messages), len(session.branches))
     assert tree.problem(session) is None

@@ -15,6 +15,7 @@ import pytest
 
 from tests.app.screen_host import ScreenHost
 from tests.snapshots.fixed_hardware import FixedProbe
+from tests.snapshots.settle import settle
 from tui import themes
 from tui.app import TchatApp
 from tui.engine.fake import FakeBackend
@@ -70,16 +71,6 @@ def make_app(tmp_path: Path, theme: str) -> TchatApp:
     path = SessionStore(tmp_path / "s").save(branched_chat())
     launch = LaunchConfig(resume=str(path), sessions_dir=tmp_path / "s", theme=theme)
     return TchatApp(launch, backend=FakeBackend(device="cuda:0"), probe=FixedProbe())  # type: ignore[arg-type]
-
-
-async def settle(pilot) -> None:  # noqa: ANN001
-    app = pilot.app
-    app.query_one("PromptInput").cursor_blink = False
-    for _ in range(100):
-        if app.model_info is not None and app.gauges.snapshot is not None:
-            break
-        await pilot.pause(0.05)
-    await pilot.pause(0.3)
 
 
 @pytest.mark.parametrize("no_color", [False, True])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.snapshots.fixed_hardware import FixedProbe
+from tests.snapshots.settle import settle
 from tui.app import TchatApp
 from tui.engine.fake import FakeBackend
 from tui.launch import LaunchConfig
@@ -24,16 +25,6 @@ EXAMPLE = REPO / "sessions" / "example.toml"
 def make_app(tmp_path: Path, theme: str) -> TchatApp:
     launch = LaunchConfig(resume=str(EXAMPLE), sessions_dir=tmp_path / "s", theme=theme)
     return TchatApp(launch, backend=FakeBackend(device="cuda:0"), probe=FixedProbe())  # type: ignore[arg-type]
-
-
-async def settle(pilot) -> None:  # noqa: ANN001
-    app = pilot.app
-    app.query_one("PromptInput").cursor_blink = False  # a blinking cursor is a coin toss
-    for _ in range(100):
-        if app.model_info is not None and app.gauges.snapshot is not None:
-            break
-        await pilot.pause(0.05)
-    await pilot.pause(0.3)
 
 
 @pytest.mark.parametrize("theme", shipped_theme_names())

@@ -16,13 +16,14 @@ from textual.containers import VerticalScroll
 
 from tests.app.screen_host import ScreenHost
 from tests.snapshots.fixed_hardware import FixedProbe
+from tests.snapshots.settle import settle
 from tui.app import TchatApp
 from tui.engine.backend import Thinking
 from tui.engine.fake import FakeBackend
 from tui.launch import LaunchConfig
 from tui.screens.settings import SettingsScreen, ThinkingRow
 from tui.store.session import GenerationSettings, Message
-from tui.widgets.message import MessageView
+from tui.widgets.message_view import MessageView
 
 REPO = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = REPO / "sessions" / "example-thinking.toml"
@@ -31,16 +32,6 @@ EXAMPLE = REPO / "sessions" / "example-thinking.toml"
 def make_app(tmp_path: Path, theme: str) -> TchatApp:
     launch = LaunchConfig(resume=str(EXAMPLE), sessions_dir=tmp_path / "s", theme=theme)
     return TchatApp(launch, backend=FakeBackend(device="cuda:0"), probe=FixedProbe())  # type: ignore[arg-type]
-
-
-async def settle(pilot) -> None:  # noqa: ANN001
-    app = pilot.app
-    app.query_one("PromptInput").cursor_blink = False
-    for _ in range(100):
-        if app.model_info is not None and app.gauges.snapshot is not None:
-            break
-        await pilot.pause(0.05)
-    await pilot.pause(0.3)
 
 
 @pytest.mark.parametrize("theme", ["tchat-dark", "ansi"])
@@ -63,7 +54,7 @@ def test_thinking_opened_without_colour(snap_compare, tmp_path: Path, monkeypatc
         view.focus()
         await pilot.press("t")
         await pilot.pause(0.2)
-        pilot.app.conversation.scroll_home(animate=False)
+        pilot.app.chat_screen.conversation.scroll_home(animate=False)
         await pilot.pause(0.2)
 
     app = make_app(tmp_path, "ansi")

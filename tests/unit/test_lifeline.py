@@ -292,7 +292,7 @@ async def test_guard_the_safe_driver_is_the_one_tchat_runs_on(
     monkeypatch.delenv("TEXTUAL_DRIVER", raising=False)
     assert App().get_driver_class() is LinuxDriver  # what Textual picks here, and tchat swaps
     app = TchatApp(LaunchConfig(backend="fake", device="cpu"))
-    app.autosaver.close()
+    app.chat_screen.autosaver.close()
     assert app.driver_class is SafeLinuxDriver
     assert guard(SafeLinuxDriver) is SafeLinuxDriver  # another driver is left alone
 

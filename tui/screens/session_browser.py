@@ -42,6 +42,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from tui import paths
+from tui.models.default_model import short_model
 from tui.screens.confirm import ConfirmScreen, TextPromptScreen
 from tui.store import SearchHit, SessionStore, SessionSummary
 from tui.store.export import export_markdown
@@ -62,12 +63,6 @@ def format_updated(iso: str) -> str:
     if t.tzinfo is None:
         t = t.replace(tzinfo=timezone.utc)
     return t.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def short_model(model_id: str) -> str:
-    """The last part of a model id or path: 'HuggingFaceTB/SmolLM2-360M-Instruct' -> the name."""
-    name = model_id.rstrip("/").rsplit("/", 1)[-1]
-    return name.split(":", 1)[-1] if name.startswith("bundled:") else name
 
 
 def fit(text: str, width: int) -> str:

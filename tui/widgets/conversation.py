@@ -20,7 +20,7 @@ from textual.widgets import Static
 from tui.store import tree
 from tui.store.session import Message, Session
 from tui.text import visible
-from tui.widgets.message import MessageView
+from tui.widgets.message_view import MessageView
 
 # A resumed chat shows its last messages at once and older ones on demand: mounting costs
 # about 30 ms a message (Markdown widgets), so a 1,000-message chat would take half a minute

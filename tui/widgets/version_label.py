@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
+from tui.models.default_model import short_model
 from tui.store.session import GenerationSettings, Message
 from tui.text import visible
 
@@ -33,7 +34,7 @@ def role_line(message: Message, shown: int = 1, versions: int = 1) -> Content:
         (f"‹ {shown}/{versions} ›", "bold"),
     ]
     if message.role == "assistant":
-        model = message.model.id.rstrip("/").rsplit("/", 1)[-1] if message.model else ""
+        model = short_model(message.model.id) if message.model else ""
         note = " · ".join(x for x in (visible(model), settings_note(message.settings)) if x)
         if note:
             parts += ["  ", (note, "dim")]

@@ -1,8 +1,8 @@
 """What the branch keys on a focused message do: switch versions, delete, fork, and open the
 token alternatives.
 
-A mixin under `MessageActions`, kept apart so that module stays about the older keys; the
-rules are the chat core's (tui/chat/branching.py), this module shows what it did:
+A part of the chat screen, beside message_keys.py (which hands it these keys); the rules are
+the chat core's (tui/chat/branching.py), this module shows what it did:
 - **left / right** (or h / l) show the previous / next version of the turn ("‹ 2/3 ›"), with
   the turns that followed that version; the conversation follows the chosen branch.
 - **d** deletes the message: alone when it has no other version, as always; else this version
@@ -16,12 +16,11 @@ rules are the chat core's (tui/chat/branching.py), this module shows what it did
 from __future__ import annotations
 
 from tui.chat import ChatRefused
-from tui.chat_host import ChatHost
 from tui.engine.backend import ModelInfo
 from tui.engine.tokens import TokenChoice
+from tui.screens.chat.part import Part
 from tui.store.session import Message
-from tui.widgets.message import MessageView
-from tui.widgets.prompt import PromptInput
+from tui.widgets.message_view import MessageView
 
 BRANCH_ACTIONS = (
     "previous_version",
@@ -35,8 +34,8 @@ BRANCH_ACTIONS = (
 ALTERNATIVES = 8
 
 
-class BranchKeys(ChatHost):
-    """Handlers for the branch keys of `MessageView` (dispatched by MessageActions)."""
+class BranchKeys(Part):
+    """What the branch keys of `MessageView` do (handed over by MessageKeys)."""
 
     _alternatives_asked = False  # `a` asked for token probabilities in this run
 
@@ -44,12 +43,13 @@ class BranchKeys(ChatHost):
         """A model is loaded (perhaps on another engine): record token probabilities when they
         were asked for, the config file says so, or (unset there) the model runs on the CPU,
         where the recorder costs nothing measurable (bench/token_alternatives.py)."""
-        choice = self.config.token_alternatives
+        screen = self.screen
+        choice = screen.config.token_alternatives
         on_cpu = info.device == "cpu" and self.backend.capabilities.local_hardware
-        self.alternatives_on = self._alternatives_asked or bool(
+        screen.alternatives_on = self._alternatives_asked or bool(
             choice if choice is not None else on_cpu
         )
-        self.backend.keep_alternatives(ALTERNATIVES if self.alternatives_on else 0)
+        self.backend.keep_alternatives(ALTERNATIVES if screen.alternatives_on else 0)
 
     async def branch_action(self, view: MessageView, action: str) -> None:
         try:
@@ -64,7 +64,7 @@ class BranchKeys(ChatHost):
             elif action == "alternatives":
                 self._alternatives(view)
         except ChatRefused as refused:
-            self.notify(str(refused), severity=refused.severity)
+            self.app.notify(str(refused), severity=refused.severity)
 
     async def _focus(self, message: Message | None) -> None:
         view = self.conversation.view_of(message) if message is not None else None
@@ -72,9 +72,9 @@ class BranchKeys(ChatHost):
             view.focus()
             # Once the new views are laid out: the conversation would otherwise stay
             # anchored to its end, away from the message the user is on.
-            self.call_after_refresh(view.scroll_visible, animate=False)
+            self.screen.call_after_refresh(view.scroll_visible, animate=False)
         else:
-            self.query_one(PromptInput).focus()
+            self.prompt.focus()
 
     async def _switch(self, view: MessageView, by: int) -> None:
         shown = self.chat.switch_version(view.message, by)
@@ -86,11 +86,11 @@ class BranchKeys(ChatHost):
                 if count > 1
                 else "This message has no other version."
             )
-            self.notify(text, timeout=2)
+            self.app.notify(text, timeout=2)
             return
         await self.conversation.sync(self.session)
-        self._set_history()
-        self.count_context()
+        self.screen.set_history()
+        self.screen.replies.count_context()
         await self._focus(shown)
 
     def _ask_delete(self, view: MessageView, whole_turn: bool) -> None:
@@ -99,7 +99,7 @@ class BranchKeys(ChatHost):
         message = view.message
         count, versions = self.chat.deletion(message, whole_turn)
         if count == 1 and versions == 1 and not whole_turn:  # a lone message, as always
-            self.call_later(self._delete_now, message, False)
+            self.screen.call_later(self._delete_now, message, False)
             return
         if whole_turn:
             question = (
@@ -117,9 +117,9 @@ class BranchKeys(ChatHost):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.call_later(self._delete_now, message, whole_turn)
+                self.screen.call_later(self._delete_now, message, whole_turn)
 
-        self.push_screen(ConfirmScreen(question, detail, yes="delete"), answered)
+        self.app.push_screen(ConfirmScreen(question, detail, yes="delete"), answered)
 
     async def _delete_now(self, message: Message, whole_turn: bool) -> None:
         try:
@@ -128,24 +128,22 @@ class BranchKeys(ChatHost):
         except (ChatRefused, StopIteration):
             return
         await self.conversation.sync(self.session)
-        self._set_history()
-        self.count_context()
+        self.screen.set_history()
+        self.screen.replies.count_context()
         after = self.session.messages[index] if index < len(self.session.messages) else None
         await self._focus(after)
-        self.notify(
+        self.app.notify(
             "Message deleted." if removed == 1 else f"{removed} messages deleted.", timeout=3
         )
 
     async def _fork(self, view: MessageView) -> None:
         forked = self.chat.fork(view.message)
-        self.save_now()  # the chat forked from stays as it is, saved
-        self.session = forked
-        await self.conversation.show(forked)
-        self._set_history()
-        self.count_context()
+        self.screen.save_now()  # the chat forked from stays as it is, saved
+        await self.screen.open(forked)
+        self.screen.replies.count_context()
         self.chat.save()
-        self.query_one(PromptInput).focus()
-        self.notify(
+        self.prompt.focus()
+        self.app.notify(
             f"Forked: a new chat with the {len(forked.messages)} message(s) up to there. "
             "The original is kept (F4 lists both).",
             timeout=5,
@@ -156,23 +154,23 @@ class BranchKeys(ChatHost):
 
         message = view.message
         if message.role != "assistant":
-            self.notify("Token alternatives are shown for replies.", timeout=3)
+            self.app.notify("Token alternatives are shown for replies.", timeout=3)
             return
         steps = self.chat.trace(message)
         if not steps:
-            self.notify(self._no_trace_note(), timeout=8)
+            self.app.notify(self._no_trace_note(), timeout=8)
             return
 
         def picked(result: tuple[int, TokenChoice] | None) -> None:
             if result is not None:
-                self.call_later(self._branch_at_token, message, *result)
+                self.screen.call_later(self._branch_at_token, message, *result)
 
-        self.push_screen(TokenInspector(steps), picked)
+        self.app.push_screen(TokenInspector(steps), picked)
 
     def _no_trace_note(self) -> str:
         if not self.backend.capabilities.token_alternatives:
             return "This engine does not report token probabilities."
-        was, self.alternatives_on = self.alternatives_on, True
+        was, self.screen.alternatives_on = self.screen.alternatives_on, True
         self._alternatives_asked = True
         self.backend.keep_alternatives(ALTERNATIVES)  # again: the engine may have changed
         if not was:
@@ -186,12 +184,12 @@ class BranchKeys(ChatHost):
         try:
             reply = self.chat.branch_at_token(message, index, choice)
         except ChatRefused as refused:
-            self.notify(str(refused), severity=refused.severity)
+            self.app.notify(str(refused), severity=refused.severity)
             return
         await self.conversation.sync(self.session)
         if reply is None:
             await self._focus(self.session.messages[-1])
-            self.notify("A new version that ends at the token picked.", timeout=3)
+            self.app.notify("A new version that ends at the token picked.", timeout=3)
             return
-        await self._show_reply(reply, carried=self.conversation.view_of(reply.message))
+        await self.screen.replies.show(reply, carried=self.conversation.view_of(reply.message))
         await self._focus(reply.message)  # on the new version, as it is written

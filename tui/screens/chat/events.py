@@ -1,16 +1,24 @@
-"""Messages the workers post to the app: past tense, plain data, safe to send from a thread.
+"""What the chat screen's workers report: Textual messages, past tense, plain data, safe to
+post from a thread.
 
-`post_message` is thread-safe, so worker threads use it instead of touching widgets.
+`post_message` is thread-safe, so worker threads use it instead of touching widgets. Named
+events, not messages, so "message" keeps meaning a turn of the chat (`tui.store.session`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.engine.backend import Backend, ModelInfo
+from tui.engine.backend import Backend, LoadSpec, ModelInfo
 from tui.store.session import ReplyStats
+
+if TYPE_CHECKING:
+    from tui.models.download import DownloadPlan
+    from tui.models.download_progress import DownloadProgress
+    from tui.widgets.model_estimate import Target
 
 
 @dataclass
@@ -70,3 +78,33 @@ class SessionSaved(Message):
 @dataclass
 class SessionSaveFailed(Message):
     error: str
+
+
+@dataclass
+class ReplyHandled(Message):
+    """The screen has shown, recorded and saved a reply's end (benches wait on this)."""
+
+    stats: ReplyStats
+
+
+@dataclass
+class DownloadPlanned(Message):
+    plan: DownloadPlan
+    spec: LoadSpec
+    target: Target
+    chosen: str | None
+
+
+@dataclass
+class DownloadProgressed(Message):
+    progress: DownloadProgress
+
+
+@dataclass
+class DownloadEnded(Message):
+    """The download is over: `outcome` "done", "cancelled" or "failed" (with error, hint)."""
+
+    spec: LoadSpec
+    outcome: str
+    error: str = ""
+    hint: str = ""

@@ -54,10 +54,10 @@ class MessageView(Vertical, OneLayout, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("up,k", "app.focus_message(-1)", "Previous", show=False),
-        Binding("down,j", "app.focus_message(1)", "Next", show=False),
-        Binding("home", "app.focus_message(-100000)", "First", show=False),
-        Binding("end", "app.focus_message(100000)", "Last", show=False),
+        Binding("up,k", "screen.focus_message(-1)", "Previous", show=False),
+        Binding("down,j", "screen.focus_message(1)", "Next", show=False),
+        Binding("home", "screen.focus_message(-100000)", "First", show=False),
+        Binding("end", "screen.focus_message(100000)", "Last", show=False),
         Binding("c", "request('copy')", "Copy"),
         Binding("y", "request('copy_code')", "Copy code"),
         Binding("e", "request('edit')", "Edit & resend"),
@@ -71,7 +71,7 @@ class MessageView(Vertical, OneLayout, can_focus=True):
         Binding("f", "request('fork')", "Fork into a new chat", show=False),
         Binding("a", "request('alternatives')", "Token alternatives", show=False),
         Binding("t", "toggle_thinking", "Thinking"),
-        Binding("T", "app.toggle_all_thinking", "All thinking", show=False),
+        Binding("T", "screen.toggle_all_thinking", "All thinking", show=False),
     ]
 
     @dataclass
