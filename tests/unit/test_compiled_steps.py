@@ -185,21 +185,3 @@ def test_threads_are_measured_once_per_machine_and_yours_win(
         assert cpu_threads.measure(object()).threads == 3 and not timed  # never measured over
     finally:
         torch.set_num_threads(before)
-
-
-def test_a_tiny_model_does_not_choose_the_threads_for_every_later_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import torch
-
-    monkeypatch.setattr(cpu_threads, "cache_file", lambda: tmp_path / "threads.json")
-    monkeypatch.setattr(cpu_threads, "all_cores", lambda: 2)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.delenv(cpu_threads.ENV_VAR, raising=False)
-    monkeypatch.setattr(cpu_threads, "_step_s", lambda _m, n: {1: 0.0017, 2: 0.016}[n])
-    before = torch.get_num_threads()
-    try:
-        assert cpu_threads.measure(object()).threads == 1  # used for this model...
-        assert not (tmp_path / "threads.json").exists()  # ...not kept for the machine
-    finally:
-        torch.set_num_threads(before)

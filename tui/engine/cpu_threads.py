@@ -36,10 +36,6 @@ MARGIN = 1.15
 # faster (2-core Xeon, measured).
 SMALL_MACHINE_MARGIN = 1.5
 STEPS = 12
-# A decode step this quick (a toy or a tiny draft model) says more about starting threads
-# than about a real model's matmuls: used for that model, not kept for the machine. (The
-# test suite's tiny models once set the machine's choice for the default model's 100 ms steps.)
-TOO_QUICK_TO_KEEP_S = 0.005
 CACHE_VERSION = 1
 
 
@@ -158,10 +154,7 @@ def measure(model: Any) -> Choice:
             best[n] = min(best.get(n, s), s)
     margin = SMALL_MACHINE_MARGIN if many <= 2 else MARGIN
     threads = many if best[1] > best[many] * margin else 1
-    if best[1] < TOO_QUICK_TO_KEEP_S:
-        choice = Choice(threads, "measured")
-    else:
-        choice = _save(threads, best)
+    choice = _save(threads, best)
     import torch
 
     torch.set_num_threads(threads)
