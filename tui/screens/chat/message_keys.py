@@ -19,6 +19,7 @@ module shows what it did. The rules users see:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from tui import clipboard
@@ -76,7 +77,7 @@ class MessageKeys(Part):
         """ctrl+r: regenerate the last reply."""
         views = [v for v in self.conversation.views() if v.message.role == "assistant"]
         if views:
-            self.screen.call_later(self._regenerate, views[-1])
+            self.screen.call_later(self._refusable, self._regenerate(views[-1]))
 
     async def requested(self, view: MessageView, action: str) -> None:
         """A key on a focused message (`MessageView.ActionRequested`)."""
@@ -93,23 +94,23 @@ class MessageKeys(Part):
                 "Wait for the reply to finish, or stop it with Esc.", severity="warning"
             )
         elif action == "regenerate":
-            await self._regenerate(view)
+            await self._refusable(self._regenerate(view))
         elif action == "edit":
-            self._edit(view)
+            await self._refusable(self._edit(view))
         elif action == "continue":
-            await self._continue(view)
+            await self._refusable(self._continue(view))
         elif action in BRANCH_ACTIONS:
             await self.screen.branch_keys.branch_action(view, action)
 
-    def _refused(self, refused: ChatRefused) -> None:
-        self.app.notify(str(refused), severity=refused.severity)
+    async def _refusable(self, act: Awaitable[None]) -> None:
+        """Run a key's action; what the chat core refuses is said, with its severity."""
+        try:
+            await act
+        except ChatRefused as refused:
+            self.app.notify(str(refused), severity=refused.severity)
 
     async def _regenerate(self, view: MessageView) -> None:
-        try:
-            reply = self.chat.regenerate(view.message)
-        except ChatRefused as refused:
-            self._refused(refused)
-            return
+        reply = self.chat.regenerate(view.message)
         had_focus = view.has_focus
         await self.conversation.sync(self.session)  # the new version in the old one's place
         await self.screen.replies.show(reply)
@@ -117,12 +118,8 @@ class MessageKeys(Part):
         if had_focus and new is not None:
             new.focus()  # the user stays on the turn: r again, or left / right to compare
 
-    def _edit(self, view: MessageView) -> None:
-        try:
-            later = self.chat.begin_edit(view.message)
-        except ChatRefused as refused:
-            self._refused(refused)
-            return
+    async def _edit(self, view: MessageView) -> None:
+        later = self.chat.begin_edit(view.message)
         prompt = self.prompt
         prompt.text = view.message.content
         prompt.border_title = (
@@ -144,11 +141,7 @@ class MessageKeys(Part):
         return True
 
     async def _continue(self, view: MessageView) -> None:
-        try:
-            reply = self.chat.continue_reply(view.message)
-        except ChatRefused as refused:
-            self._refused(refused)
-            return
+        reply = self.chat.continue_reply(view.message)
         await self.screen.replies.show(reply, carried=view)
 
     def copy(self, text: str, done: str) -> None:
