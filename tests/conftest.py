@@ -21,6 +21,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.pop("TCHAT_SESSIONS_DIR", None)
+os.environ.pop("TCHAT_KEEP_ALIVE", None)  # a kept engine is started only by a test about it
 # The fast path's "auto" compiles on the CPU too: a minute or two of a core at every launch
 # of a real model. Tests that are about it ask for it (fast="on"); the rest run plain.
 os.environ["TCHAT_FAST"] = "off"
@@ -34,6 +35,11 @@ def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.delenv("TCHAT_SESSIONS_DIR", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    import sys
+
+    threads = sys.modules.get("tui.engine.cpu_threads")
+    if threads is not None:  # a thread count one test measured is not the next test's
+        monkeypatch.setattr(threads, "_chosen", None)
     return home
 
 

@@ -7,6 +7,7 @@ and a bad argument is reported before anything heavy loads.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -103,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with -p: download a hub model that is not cached yet without asking "
         "(the app asks in a dialog instead)",
     )
+    p.add_argument(
+        "--keep-alive",
+        metavar="DURATION",
+        help="with -p: keep the model loaded this long after the answer (90s, 5m, 1h), so the "
+        "next tchat -p with the same model answers without loading it; 0 unloads a kept one "
+        "after this answer (default: $TCHAT_KEEP_ALIVE, else not kept)",
+    )
     p.add_argument("-V", "--version", action="version", version=f"tchat {__version__}")
     return p
 
@@ -129,8 +137,22 @@ def parse_args(argv: list[str] | None = None) -> LaunchConfig:
         prompt=ns.prompt,
         show_thinking=ns.show_thinking,
         yes=ns.yes,
+        keep_alive=_keep_alive(ns.keep_alive),
         **endpoints.launch_fields(ns),
     )
+
+
+def _keep_alive(option: str | None) -> float | None:
+    from tui.engine.kept.wire import ENV_VAR, parse_duration
+
+    text = option if option is not None else os.environ.get(ENV_VAR, "").strip() or None
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        source = "--keep-alive" if option is not None else ENV_VAR
+        build_parser().error(f"{source}: {exc}")
 
 
 def main(argv: list[str] | None = None) -> int:

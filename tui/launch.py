@@ -39,6 +39,9 @@ class LaunchConfig:
     prompt: str | None = None  # -p: answer this one prompt on stdout, no full-screen app
     show_thinking: bool = False  # -p --show-thinking: a reasoning model's thinking to stderr
     yes: bool = False  # --yes: -p downloads a hub model that is not cached without asking
+    # -p --keep-alive (or TCHAT_KEEP_ALIVE): seconds to keep the model loaded after the answer
+    # for the next -p (tui/engine/kept); None: not asked, every -p loads its own.
+    keep_alive: float | None = None
     # A served model (tui/endpoints.py): --endpoint URL|NAME and how to reach it.
     endpoint: str | None = None
     api_key_env: str | None = None  # None: the endpoint's own, else OPENAI_API_KEY when set

@@ -34,6 +34,7 @@ from tui.chat import Chat, ran_out_while_thinking
 from tui.chat.context import dropped_note
 from tui.config import Config, ConfigError, load_config
 from tui.engine.backend import Backend, EngineError, LoadSpec, ModelInfo, Reply, Thinking
+from tui.engine.kept import client as kept_engine
 from tui.engine.registry import make_backend, name_for
 from tui.launch import LaunchConfig, load_spec_for, sessions_dir_for
 from tui.store import SessionLoadError, SessionRefError, SessionStore
@@ -211,10 +212,31 @@ def _answer(
     # One reply ends long before a background compile (a minute or more on a CPU) would pay.
     # A served model (--endpoint, or a resumed chat's) is answered by the remote engine.
     name = name_for(spec, launch.backend)
-    backend = backend or make_backend(name, one_reply_fast_mode(launch.fast))
+    fast = one_reply_fast_mode(launch.fast)
+    keep = launch.keep_alive if backend is None and name != "remote" else None
+    kept = kept_engine.find(spec, fast, keep, name) if keep is not None else None
+    backend = backend or kept or make_backend(name, fast)
     if backend.capabilities.hub_models:
         _download(spec.model, launch.yes, err, progress)
     info = _load(backend, spec, progress)
+    try:
+        return _reply(store, session, launch, config, prompt, backend, info, out, err)
+    finally:
+        if keep and kept is None:  # loaded here: keep a copy loaded for the next -p, from now
+            kept_engine.start(spec, fast, keep, name)
+
+
+def _reply(
+    store: SessionStore,
+    session: Session,
+    launch: LaunchConfig,
+    config: Config,
+    prompt: str,
+    backend: Backend,
+    info: ModelInfo,
+    out: TextIO,
+    err: TextIO,
+) -> int:
     if info.quantization_note:
         _say(err, info.quantization_note)
     if info.server_note:

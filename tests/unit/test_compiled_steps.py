@@ -185,3 +185,25 @@ def test_threads_are_measured_once_per_machine_and_yours_win(
         assert cpu_threads.measure(object()).threads == 3 and not timed  # never measured over
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_tiny_models_thread_timing_is_used_but_not_kept_for_the_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite's toy models (2 ms steps) once set the machine's choice for the default
+    model (30 ms steps): their timing serves their own process only."""
+    import torch
+
+    monkeypatch.setattr(cpu_threads, "cache_file", lambda: tmp_path / "threads.json")
+    monkeypatch.setattr(cpu_threads, "all_cores", lambda: 4)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv(cpu_threads.ENV_VAR, raising=False)
+    monkeypatch.setattr(cpu_threads, "_step_s", lambda _m, n: {1: 0.002, 4: 0.0019}[n])
+    before = torch.get_num_threads()
+    try:
+        assert cpu_threads.measure(object()).threads == 1
+        assert not (tmp_path / "threads.json").exists()
+        assert cpu_threads.current().text() == "1 thread (measured)"  # this process uses it
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

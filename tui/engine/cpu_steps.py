@@ -94,7 +94,7 @@ class CpuSteps:
             return None
         if self.spec is not None and os.environ.get(BUILD_ENV, "child") != "here":
             self._build_in_child(bucket)
-            cpu_threads.apply()  # the child may have measured the thread count
+            cpu_threads.apply()  # the child's thread count (adopted from its report)
             key = self.key(bucket)
         else:
             self._build_here(bucket, key)
@@ -136,11 +136,13 @@ class CpuSteps:
         spec = asdict(self.spec)
         spec["draft"] = None  # the draft plays no part in the main model's step
         spec.pop("endpoint", None)
+        choice = cpu_threads.current()
         request = {
             "spec": spec,
             "bucket": bucket,
             "weights": self.weights(),
-            "measure_threads": cpu_threads.current().source == "default",
+            "threads": choice.threads if choice.source != "default" else None,
+            "measure_threads": choice.source == "default",
         }
         self._report(0.0, "starting")
         log_path = step_store.folder() / "build.log"
@@ -166,6 +168,9 @@ class CpuSteps:
                     fraction, _, doing = rest.partition(" ")
                     with contextlib.suppress(ValueError):
                         self._report(float(fraction), doing)
+                elif kind == "@threads":
+                    with contextlib.suppress(ValueError):
+                        cpu_threads.adopt(int(rest))  # what the child measured and built for
                 elif kind == "@done":
                     with contextlib.suppress(ValueError, IndexError):
                         self.built_s[bucket] = float(rest.rsplit(" ", 1)[1])

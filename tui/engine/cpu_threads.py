@@ -36,6 +36,10 @@ MARGIN = 1.15
 # faster (2-core Xeon, measured).
 SMALL_MACHINE_MARGIN = 1.5
 STEPS = 12
+# A decode step this quick (a toy or a tiny draft model) says more about starting threads
+# than about a real model's matmuls: used in this process, not kept for the machine. (The
+# test suite's tiny models once set the machine's choice for the default model's 30 ms steps.)
+TOO_QUICK_TO_KEEP_S = 0.005
 CACHE_VERSION = 1
 
 
@@ -49,6 +53,11 @@ class Choice:
     def text(self) -> str:
         unit = "thread" if self.threads == 1 else "threads"
         return f"{self.threads} {unit}" + (f" ({self.source})" if self.source != "default" else "")
+
+
+# The choice this process made or was handed (a measurement not kept, or the compile child's),
+# which wins over the cache: one process never decodes with two thread counts.
+_chosen: Choice | None = None
 
 
 def cache_file() -> Path:
@@ -96,6 +105,8 @@ def current() -> Choice:
     mine = configured()
     if mine is not None:
         return Choice(mine, "yours")
+    if _chosen is not None:
+        return _chosen
     entry = cached()
     if entry is not None:
         return Choice(int(entry["threads"]), "measured")
@@ -146,7 +157,8 @@ def measure(model: Any) -> Choice:
         return Choice(mine, "yours")
     many = all_cores()
     if many == 1:
-        return _save(1, {1: 0.0})
+        _save(1, {1: 0.0})
+        return adopt(1)
     best: dict[int, float] = {}
     for _ in range(2):
         for n in (1, many):
@@ -154,14 +166,23 @@ def measure(model: Any) -> Choice:
             best[n] = min(best.get(n, s), s)
     margin = SMALL_MACHINE_MARGIN if many <= 2 else MARGIN
     threads = many if best[1] > best[many] * margin else 1
-    choice = _save(threads, best)
+    if best[1] >= TOO_QUICK_TO_KEEP_S:
+        _save(threads, best)
+    return adopt(threads)
+
+
+def adopt(threads: int) -> Choice:
+    """Use `threads` for the rest of this process: a measurement made here or in the compile
+    child (which reports what it built for, kept on disk or not)."""
+    global _chosen
     import torch
 
+    _chosen = Choice(threads, "measured")
     torch.set_num_threads(threads)
-    return choice
+    return _chosen
 
 
-def _save(threads: int, step_s: dict[int, float]) -> Choice:
+def _save(threads: int, step_s: dict[int, float]) -> None:
     try:
         data = json.loads(cache_file().read_text())
         if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
@@ -186,4 +207,3 @@ def _save(threads: int, step_s: dict[int, float]) -> Choice:
         tmp = cache_file().with_name(f".threads.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(out, indent=2) + "\n")
         os.replace(tmp, cache_file())
-    return Choice(threads, "measured")

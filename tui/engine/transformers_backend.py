@@ -20,13 +20,13 @@ from tui.engine import (
     four_bit_shapes,
     generation_defaults,
     hf_chat,
+    reply_streamer,
     token_probs,
 )
 from tui.engine.assisted import DraftSlot
 from tui.engine.backend import (
     Backend,
     Capabilities,
-    Counted,
     EngineError,
     LoadSpec,
     ModelInfo,
@@ -95,54 +95,6 @@ def avoid_cudnn_attention() -> None:
     import torch
 
     torch.backends.cuda.enable_cudnn_sdp(False)
-
-
-def _make_streamer(
-    tokenizer: Any, stats: ReplyStats, started: float, drop: frozenset[int] | None = None
-) -> Any:
-    """`drop`: for a reasoning format whose markers are special tokens, the other special ids
-    (the text keeps the markers for the chat core's parser; hf_chat.dropped_specials)."""
-    import torch
-    from transformers import TextIteratorStreamer
-
-    class TimedStreamer(TextIteratorStreamer):
-        """Also counts new tokens and timestamps the first and last: the reply's stats.
-
-        Defined inside a function because the base class exists only after transformers
-        is imported, which happens in the loading worker.
-        """
-
-        def __init__(self) -> None:
-            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=drop is None)
-            self.new_tokens = 0
-            self.first_at: float | None = None
-            self.last_at: float | None = None
-            self.last_token: int | None = None
-
-        def put(self, value: Any) -> None:
-            if self.skip_prompt and self.next_tokens_are_prompt:
-                super().put(value)
-                return
-            now = time.perf_counter()
-            self.new_tokens += int(value.numel())
-            if self.first_at is None:
-                self.first_at = now
-                stats.ttft_s = now - started
-            self.last_at = now
-            stats.new_tokens = self.new_tokens  # live, for the gauges while streaming
-            self.last_token = int(value.reshape(-1)[-1])
-            if drop is not None:
-                kept = [i for i in value.reshape(-1).tolist() if i not in drop]
-                if not kept:
-                    return
-                value = torch.tensor(kept)
-            super().put(value)
-
-        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-            # The count at decode time goes with the text (the chat core's thinking count).
-            super().on_finalized_text(Counted.of(text, self.new_tokens), stream_end)
-
-    return TimedStreamer()
 
 
 def _make_cancel_criteria(cancel: threading.Event) -> Any:
@@ -512,7 +464,7 @@ class TransformersBackend(Backend):
         prompt_tokens = int(enc["input_ids"].shape[-1])
         reply = Reply(chunks=iter(()), stats=ReplyStats(prompt_tokens=prompt_tokens))
         drop = hf_chat.dropped_specials(self.tokenizer, self._format)
-        streamer = _make_streamer(self.tokenizer, reply.stats, started, drop)
+        streamer = reply_streamer.make_streamer(self.tokenizer, reply.stats, started, drop)
         kwargs: dict[str, Any] = dict(
             enc,
             streamer=streamer,
