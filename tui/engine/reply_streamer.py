@@ -1,13 +1,15 @@
 """The streamer between `generate` and a reply's reader: token ids in, text pieces out.
 
 Why not transformers' TextIteratorStreamer as it is: it decodes in `put`, that is on the
-generate thread, between two decode steps, and it decodes every token since the last line
-break each time, so a long line costs more per token as it grows. Here `put` only counts,
-timestamps and queues the new ids; the reader's thread decodes them when it takes them
-(while the next step runs: torch's kernels release Python's lock). The text is cut where
-TextStreamer cuts it (at a line break, a CJK character or the last space), so a word is never
-shown half-decoded. With the Runner's lean inputs (aot_decode.attach), this took generate's
-Python per token from 4.6 to 0.9 ms (bench decode_gap, 4-bit compiled, AVX-512 EPYC).
+generate thread, between two decode steps. Where a step is one compiled call (the CPU fast
+path, which releases Python's lock for its whole 10 ms), `put` here only counts, timestamps
+and queues the new ids, and the reader's thread decodes them while the next step runs: with
+the Runner's lean inputs (aot_decode.attach) that took generate's Python per token from 4.6
+to 0.9 ms (bench decode_gap, 4-bit compiled, AVX-512 EPYC). An eager step is hundreds of
+small ops, each taking the lock back: a reader decoding beside it cost it 15% (bench
+app_vs_generate 0.84 against 1.02), so there `put` decodes, as TextIteratorStreamer does.
+Either way the text is cut where TextStreamer cuts it (at a line break, a CJK character or
+the last space), so a word is never shown half-decoded.
 
 It also keeps the reply's figures: new tokens, the first and last token's time (time to
 first token and tokens/s), the last id (end of turn or length), and gives each piece the
@@ -25,10 +27,15 @@ from tui.store.session import ReplyStats
 
 
 def make_streamer(
-    tokenizer: Any, stats: ReplyStats, started: float, drop: frozenset[int] | None = None
+    tokenizer: Any,
+    stats: ReplyStats,
+    started: float,
+    drop: frozenset[int] | None = None,
+    decode_in_reader: bool = False,
 ) -> Any:
     """`drop`: for a reasoning format whose markers are special tokens, the other special ids
-    (the text keeps the markers for the chat core's parser; hf_chat.dropped_specials)."""
+    (the text keeps the markers for the chat core's parser; hf_chat.dropped_specials).
+    `decode_in_reader`: decode on the reader's thread (a compiled step), else in `put`."""
     from transformers import TextStreamer
 
     class ReplyStreamer(TextStreamer):  # type: ignore[misc]
@@ -42,7 +49,8 @@ def make_streamer(
             self.first_at: float | None = None
             self.last_at: float | None = None
             self.last_token: int | None = None
-            self._queue: queue.SimpleQueue[tuple[list[int], int] | None] = queue.SimpleQueue()
+            # Token ids (decoded by the reader) or text (decoded in put), with the count.
+            self._queue: queue.SimpleQueue[tuple[list[int] | str, int] | None] = queue.SimpleQueue()
             self._ended = False
 
         # ---- the generate thread -------------------------------------------------------
@@ -63,10 +71,21 @@ def make_streamer(
                 self.last_token = int(ids[-1])
             if drop is not None:
                 ids = [i for i in ids if i not in drop]
-            if ids:
+            if not ids:
+                return
+            if decode_in_reader:
                 self._queue.put((ids, self.new_tokens))
+                return
+            self.token_cache.extend(ids)
+            text = self._printable(ended=False)
+            if text:
+                self._queue.put((text, self.new_tokens))
 
         def end(self) -> None:
+            if not decode_in_reader:
+                text = self._printable(ended=True)
+                if text:
+                    self._queue.put((text, self.new_tokens))
             self._queue.put(None)
 
         # ---- the reader's thread -------------------------------------------------------
@@ -81,8 +100,12 @@ def make_streamer(
                     self._ended = True
                     text, count = self._printable(ended=True), self.new_tokens
                 else:
-                    self.token_cache.extend(item[0])
-                    text, count = self._printable(ended=False), item[1]
+                    piece, count = item
+                    if isinstance(piece, str):
+                        text = piece
+                    else:
+                        self.token_cache.extend(piece)
+                        text = self._printable(ended=False)
                 if text:
                     return Counted.of(text, count)
             raise StopIteration

@@ -464,10 +464,8 @@ class TransformersBackend(Backend):
         prompt_tokens = int(enc["input_ids"].shape[-1])
         reply = Reply(chunks=iter(()), stats=ReplyStats(prompt_tokens=prompt_tokens))
         drop = hf_chat.dropped_specials(self.tokenizer, self._format)
-        streamer = reply_streamer.make_streamer(self.tokenizer, reply.stats, started, drop)
         kwargs: dict[str, Any] = dict(
             enc,
-            streamer=streamer,
             max_new_tokens=settings.max_new_tokens,
             stopping_criteria=_make_cancel_criteria(cancel),
             pad_token_id=self.tokenizer.pad_token_id,
@@ -499,6 +497,16 @@ class TransformersBackend(Backend):
             self._reply_path = _PATH_WORDS.get("compiled" if fast else path.state, "")
         else:
             self._reply_path = ""
+        streamer = reply_streamer.make_streamer(
+            self.tokenizer,
+            reply.stats,
+            started,
+            drop,
+            # A CPU compiled step (one call that lets go of Python's lock): see the module.
+            decode_in_reader=getattr(kwargs.get("compile_config"), "tchat_runner", None)
+            is not None,
+        )
+        kwargs["streamer"] = streamer
         failure: list[BaseException] = []
 
         def run() -> None:
