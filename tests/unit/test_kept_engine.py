@@ -91,6 +91,16 @@ def test_durations_read_as_ollama_writes_them() -> None:
         wire.parse_duration("five minutes")
 
 
+def test_a_resumed_chat_on_the_bundled_model_finds_the_engine_a_new_chat_kept() -> None:
+    from tui.models.default_model import DEFAULT_MODEL_ID
+
+    new_chat = wire.key_for(LoadSpec(), "off", "transformers")
+    assert wire.key_for(LoadSpec(model=DEFAULT_MODEL_ID), "off", "transformers") == new_chat
+    assert wire.key_for(LoadSpec(dtype="bf16"), "off", "transformers") != new_chat
+    assert wire.key_for(LoadSpec(quantize="4bit"), "off", "transformers") != new_chat
+    assert wire.key_for(LoadSpec(), "off", "fake") != new_chat
+
+
 def test_keep_alive_comes_from_the_flag_else_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -58,7 +58,11 @@ def runtime_dir() -> Path:
 def key_for(spec: LoadSpec, fast: str, backend: str) -> str:
     from tui import __version__
 
+    from tui.models import default_model
+
     described = {f.name: getattr(spec, f.name) for f in fields(LoadSpec) if f.name != "endpoint"}
+    if default_model.is_default(spec.model):
+        described["model"] = ""  # a resumed chat names the bundled model; a new one does not
     described.update(
         backend=backend, fast=fast, tchat=__version__, python=sys.executable, protocol=PROTOCOL
     )
