@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"unknown benchmark(s): {', '.join(unknown)}", file=sys.stderr)
             return 2
     setup_environment(args.threads, args.model)
+    if not args.threads and not args.model:
+        from bench.threads import ensure_measured
+
+        ensure_measured()  # before the machine line: it says the thread count used
     run = Run(quick=args.quick)
     print(f"machine: {describe_machine()}", flush=True)
     if args.model:

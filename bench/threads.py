@@ -4,6 +4,10 @@ tchat times a few decode steps on one thread and on all cores, once per machine,
 the faster (tui/engine/cpu_threads.py); this row reports what it chose and the step times it
 measured, from its cache (the bench's own, `.test-cache/`). A `--threads N` run (or
 OMP_NUM_THREADS / TCHAT_THREADS) is the user's own choice, which is never measured over.
+
+tchat measures at its first CPU compile; a bench on a machine not measured yet measures
+first (`ensure_measured`, on the default model), so that every row runs with the thread count
+tchat settles on here, not the first rows with torch's default and the rest with the choice.
 """
 
 from __future__ import annotations
@@ -13,6 +17,19 @@ from bench._common import Run
 from tui.engine import cpu_threads
 
 NAME = "threads"
+
+
+def ensure_measured() -> None:
+    """Measure the thread choice on the default model if nothing chose it yet."""
+    if cpu_threads.current().source != "default":
+        return
+    from tui.engine.backend import LoadSpec
+    from tui.engine.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(fast="off")
+    backend.load(LoadSpec(model=""))
+    print(f"threads: measuring ({cpu_threads.measure(backend.model).text()})", flush=True)
+    backend.unload()
 
 
 def run(run: Run) -> list[Result]:
