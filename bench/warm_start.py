@@ -150,18 +150,17 @@ def run(run: Run) -> list[Result]:
 def _kept_runs(env: dict[str, str], sessions: Path, reps: int) -> list[float]:
     """Launch to first answer byte with the model kept loaded; the kept engine is stopped
     after (its own runtime folder: a short path, as a socket's must be)."""
-    from tui.engine.backend import LoadSpec
+    import shutil
+
     from tui.engine.kept import client
 
     runtime = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))
     kept_env = dict(env, XDG_RUNTIME_DIR=str(runtime))
     keep = ("--keep-alive", "5m")
-    before = os.environ.get("XDG_RUNTIME_DIR")
-    os.environ["XDG_RUNTIME_DIR"] = str(runtime)  # for find() below, in this process
     try:
         _first_answer_byte_s(kept_env, sessions, *keep)  # loads, then leaves one loaded
         deadline = time.monotonic() + 120
-        while client.find(LoadSpec(), "off", 300, "transformers") is None:
+        while not list((runtime / "tchat").glob("*.sock")):  # bound once the model is loaded
             if time.monotonic() > deadline:
                 raise RuntimeError(f"no kept engine came up (see {client.log_file()})")
             time.sleep(0.2)
@@ -169,10 +168,4 @@ def _kept_runs(env: dict[str, str], sessions: Path, reps: int) -> list[float]:
         return [_first_answer_byte_s(kept_env, sessions, *keep) for _ in range(reps)]
     finally:
         _first_answer_byte_s(kept_env, sessions, "--keep-alive", "0")  # unloads it
-        if before is None:
-            os.environ.pop("XDG_RUNTIME_DIR", None)
-        else:
-            os.environ["XDG_RUNTIME_DIR"] = before
-        import shutil
-
         shutil.rmtree(runtime, ignore_errors=True)

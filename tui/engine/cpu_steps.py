@@ -142,7 +142,6 @@ class CpuSteps:
             "bucket": bucket,
             "weights": self.weights(),
             "threads": choice.threads if choice.source != "default" else None,
-            "measure_threads": choice.source == "default",
         }
         self._report(0.0, "starting")
         log_path = step_store.folder() / "build.log"

@@ -8,8 +8,8 @@ The price is a second load of the model, checked to be the same weights (the fin
 step_store.py) before anything is built.
 
 Protocol: one JSON request on stdin (`spec`: the LoadSpec's fields; `bucket`; `weights`: the
-parent's fingerprint; `threads`: the parent's thread count, or `measure_threads` when it has
-none yet); lines on stdout, each starting with `@`:
+parent's fingerprint; `threads`: the parent's thread count, or null when it has none yet,
+and this child measures it); lines on stdout, each starting with `@`:
 `@progress <0..1> <what>`, `@threads <n>`, `@done <package path> <seconds>`, `@error <why>`.
 Anything else on stdout or stderr is noise from libraries and is ignored.
 """
@@ -49,11 +49,9 @@ def run(request: dict[str, Any]) -> int:
         return 1
     if request.get("threads"):
         choice = cpu_threads.adopt(int(request["threads"]))  # the parent's: the package is its
-    elif request.get("measure_threads"):
+    else:  # the parent has none yet: this child measures it (on the model it just loaded)
         _say("progress", 0.01, "timing 1 thread against all cores")
         choice = cpu_threads.measure(model)
-    else:
-        choice = cpu_threads.apply()
     _say("threads", choice.threads)
     import torch
 

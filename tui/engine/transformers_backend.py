@@ -490,21 +490,18 @@ class TransformersBackend(Backend):
             recorder.attach(kwargs)
             reply.tokens = []
         path = self.fast_path if not assisted else None
+        compiled_on_cpu = False
         if path is not None:
             # None until the compiled path for this length is warm: then plain generate.
             fast = path.generate_kwargs(prompt_tokens, settings.max_new_tokens)
             kwargs.update(fast or {})
             self._reply_path = _PATH_WORDS.get("compiled" if fast else path.state, "")
+            compiled_on_cpu = fast is not None and path.on_cpu
         else:
             self._reply_path = ""
+        # A CPU compiled step is one call that lets go of Python's lock: see reply_streamer.
         streamer = reply_streamer.make_streamer(
-            self.tokenizer,
-            reply.stats,
-            started,
-            drop,
-            # A CPU compiled step (one call that lets go of Python's lock): see the module.
-            decode_in_reader=getattr(kwargs.get("compile_config"), "tchat_runner", None)
-            is not None,
+            self.tokenizer, reply.stats, started, drop, decode_in_reader=compiled_on_cpu
         )
         kwargs["streamer"] = streamer
         failure: list[BaseException] = []

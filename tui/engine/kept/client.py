@@ -33,7 +33,7 @@ from tui.engine.backend import (
     Reply,
 )
 from tui.engine.kept import wire
-from tui.store.session import GenerationSettings
+from tui.store.session import GenerationSettings, ReplyStats
 
 CONNECT_TIMEOUT_S = 2.0
 GONE = "the kept engine stopped mid-reply (its log: {log})"
@@ -124,7 +124,7 @@ class KeptBackend(Backend):
                 if cancel.is_set():
                     break  # hanging up cancels the reply there
                 if "end" in message:
-                    reply.stats = wire.stats_from_wire(message["end"])
+                    reply.stats = wire.from_wire(ReplyStats, message["end"])
                     reply.error = message.get("error")
                     ended = True
                     break

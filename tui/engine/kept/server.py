@@ -25,11 +25,12 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Any
 
 from tui.engine.backend import Backend, LoadSpec
 from tui.engine.kept import wire
+from tui.store.session import GenerationSettings
 
 # How often the accept loop looks at the clock: the latest an idle server outlives its time.
 TICK_S = 0.5
@@ -46,7 +47,6 @@ class KeptServer:
         self.listener = listener
         self.deadline = time.monotonic() + keep_s
         self.replies = 0
-        self.started = time.time()
 
     def serve(self) -> None:
         self.listener.settimeout(TICK_S)
@@ -87,10 +87,9 @@ class KeptServer:
         assert self.backend.info is not None
         return {
             "protocol": wire.PROTOCOL,
-            "info": wire.info_to_wire(self.backend.info),
+            "info": asdict(self.backend.info),
             "pid": os.getpid(),
             "replies": self.replies,
-            "since": self.started,
         }
 
     def _stream(self, conn: socket.socket, incoming: Any, request: dict[str, Any]) -> None:
@@ -106,7 +105,7 @@ class KeptServer:
         threading.Thread(target=watch, name="tchat-kept-watch", daemon=True).start()
         reply = self.backend.stream(
             request.get("messages") or [],
-            wire.settings_from_wire(request.get("settings") or {}),
+            wire.from_wire(GenerationSettings, request.get("settings") or {}),
             cancel,
             continue_final=bool(request.get("continue_final")),
         )
@@ -133,8 +132,7 @@ def main() -> int:
         return 0  # another server holds this key
     from tui.engine.registry import make_backend
 
-    known = {f.name for f in fields(LoadSpec)}
-    spec = LoadSpec(**{k: v for k, v in request["spec"].items() if k in known})
+    spec = wire.from_wire(LoadSpec, request["spec"])
     backend = make_backend(str(request.get("backend", "transformers")), str(request["fast"]))
     backend.load(spec)
     path = wire.socket_path(key)

@@ -17,17 +17,17 @@ import socket
 import stat
 import sys
 import tempfile
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tui.engine.backend import Counted, LoadSpec, ModelInfo, Thinking
 from tui.engine.chat_format import ChatFormat
-from tui.store.session import GenerationSettings, ReplyStats
 
 ENV_VAR = "TCHAT_KEEP_ALIVE"
 PROTOCOL = 1
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+T = TypeVar("T")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$", re.IGNORECASE)
 
 
@@ -57,7 +57,6 @@ def runtime_dir() -> Path:
 
 def key_for(spec: LoadSpec, fast: str, backend: str) -> str:
     from tui import __version__
-
     from tui.models import default_model
 
     described = {f.name: getattr(spec, f.name) for f in fields(LoadSpec) if f.name != "endpoint"}
@@ -89,26 +88,17 @@ def messages(conn: socket.socket) -> Any:
                 yield json.loads(line)
 
 
-def info_to_wire(info: ModelInfo) -> dict[str, Any]:
-    return asdict(info)
+def from_wire(cls: type[T], data: dict[str, Any]) -> T:
+    """A dataclass sent as `asdict` (a field the other side does not know is left out)."""
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def info_from_wire(data: dict[str, Any]) -> ModelInfo:
-    known = {f.name for f in fields(ModelInfo)}
-    values = {k: v for k, v in data.items() if k in known}
-    if isinstance(values.get("chat_format"), dict):
-        values["chat_format"] = ChatFormat(**values["chat_format"])
-    return ModelInfo(**values)
-
-
-def settings_from_wire(data: dict[str, Any]) -> GenerationSettings:
-    known = {f.name for f in fields(GenerationSettings)}
-    return GenerationSettings(**{k: v for k, v in data.items() if k in known})
-
-
-def stats_from_wire(data: dict[str, Any]) -> ReplyStats:
-    known = {f.name for f in fields(ReplyStats)}
-    return ReplyStats(**{k: v for k, v in data.items() if k in known})
+    info = from_wire(ModelInfo, data)
+    if isinstance(info.chat_format, dict):
+        info.chat_format = from_wire(ChatFormat, info.chat_format)
+    return info
 
 
 def chunk_to_wire(chunk: str) -> dict[str, Any]:
