@@ -12,7 +12,8 @@ What happens: the driver's writer thread dies at its first write to the closed p
 its 30-slot queue fills with the next frames; the UI thread then blocks forever in
 `WriterThread.write -> Queue.put`, so the event loop never turns again and the SIGTERM handler
 never runs (`kill` does nothing, only `kill -9` ends it). Meanwhile the input thread reads EOF
-from the hung-up tty in a loop: 100% of a core (#6690). Main thread, dumped with faulthandler:
+from the hung-up tty in a loop: 100% of a core (#6690). The main thread, dumped with
+faulthandler once blocked (the check waits for that before it sends SIGTERM):
 
     File ".../queue.py", line 140 in put
     File ".../textual/drivers/_writer_thread.py", line 26 in write
@@ -47,7 +48,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 def run_app(guarded: bool, dump: Path) -> None:
     """The minimal app. `dump`: where SIGUSR1 writes every thread's stack."""
-    faulthandler.register(signal.SIGUSR1, file=dump.open("w"), all_threads=True)
+    # The stack of the thread the signal lands on only: the kernel hands a process's signal to
+    # its main thread first, and that is the one the check needs. Walking every thread's stack
+    # (all_threads=True) read the input thread's frames while it ran and killed the app now
+    # and then, mid-dump (the check then saw "File " and no more).
+    faulthandler.register(signal.SIGUSR1, file=dump.open("w"), all_threads=False)
     if guarded:
         sys.path.insert(0, str(REPO))
         from tui.lifeline import lifeline
@@ -82,6 +87,38 @@ def run_app(guarded: bool, dump: Path) -> None:
     Ticker().run()
     if guarded:
         lifeline.finish()
+
+
+def _main_stack(dump: Path, since: int) -> str:
+    """The main thread's stack from the dump written after byte `since`, once complete (it
+    ends in `<module>`; faulthandler writes as it walks). Empty when none came within 3 s:
+    the signal landed on another thread, or the app is gone."""
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        with dump.open("rb") as f:
+            f.seek(since)
+            text = f.read().decode(errors="replace")
+        if "in <module>" in text:
+            return text.strip()
+    return ""
+
+
+def _dump_main(pid: int, dump: Path) -> str | None:
+    """The main thread's stack now (SIGUSR1 to the app); None when the app has exited."""
+    since = dump.stat().st_size
+    try:
+        os.kill(pid, signal.SIGUSR1)
+    except ProcessLookupError:
+        return None
+    stack = _main_stack(dump, since)
+    return stack if stack or _alive(pid) else None
+
+
+def _blocked_in_writer_put(stack: str) -> bool:
+    # Queue.put reached from the writer thread's write() or stop(): the frames differ with
+    # the moment the queue filled (a frame, or the exit's own sequences), the block does not.
+    return "_writer_thread.py" in stack and "in put" in stack
 
 
 def _alive(pid: int) -> bool:
@@ -159,29 +196,37 @@ def check(guarded: bool, wait_s: float = 3.0) -> dict[str, object]:
         if not result["hung"]:
             result["exit_s"] = round(time.monotonic() - closed, 2)
             return result
+        # The block comes once the writer's queue is full: 30 frames after the pty closed,
+        # which a loaded machine (or the input thread spinning on EOF beside the UI thread)
+        # can take seconds to draw. SIGTERM sent before that is still heard, so wait for the
+        # block before sending it, or the check measures the machine's speed.
+        stack = _dump_main(pid, dump)
+        deadline = time.monotonic() + 15
+        while stack is not None and not _blocked_in_writer_put(stack):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+            stack = _dump_main(pid, dump)
+        if stack is None:  # it ended after all, on its own
+            return {"guarded": guarded, "hung": False, "exit_s": time.monotonic() - closed}
         before = _cpu_ticks(pid)
         time.sleep(0.5)
         result["cpu_percent"] = round(
             100 * (_cpu_ticks(pid) - before) / os.sysconf("SC_CLK_TCK") / 0.5
         )
         os.kill(pid, signal.SIGTERM)
-        time.sleep(0.5)
+        time.sleep(1.0)
         result["survives_sigterm"] = _alive(pid)
-        os.kill(pid, signal.SIGUSR1)
-        # faulthandler writes as it walks the stacks: on a loaded machine a fixed pause read
-        # half a dump once ("File " and no more), so wait for the main thread's block to end.
-        main: list[str] = []
-        stacks = ""
-        deadline = time.monotonic() + 10
-        while not main and time.monotonic() < deadline:
-            time.sleep(0.1)
-            stacks = dump.read_text() if dump.exists() else ""
-            # faulthandler: one block per thread; the main thread's ends in <module>.
-            main = [b for b in stacks.split("\n\n") if "in <module>" in b]
-        result["main_thread"] = main[0] if main else stacks
-        result["main_thread_blocked_in_writer_put"] = bool(
-            main and "_writer_thread.py" in main[0] and "in put" in main[0]
+        # Hung for good: still there after the close and deaf to SIGTERM. A Textual that fixed
+        # #6692 keeps drawing (no SIGHUP came) and quits on SIGTERM.
+        result["hung"] = result["survives_sigterm"]
+        if result["survives_sigterm"]:
+            stack = _dump_main(pid, dump) or ""
+        result["main_thread"] = stack or (
+            "no complete stack for the main thread in the dump:\n"
+            + dump.read_text(errors="replace")
         )
+        result["main_thread_blocked_in_writer_put"] = _blocked_in_writer_put(stack)
         return result
     finally:
         subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
