@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run_app(guarded: bool, dump: Path) -> None:
-    """The minimal app. `dump`: where SIGUSR1 writes every thread's stack."""
+    """The minimal app. `dump`: where SIGUSR1 writes the stack of the thread it lands on."""
     # The stack of the thread the signal lands on only: the kernel hands a process's signal to
     # its main thread first, and that is the one the check needs. Walking every thread's stack
     # (all_threads=True) read the input thread's frames while it ran and killed the app now

@@ -334,8 +334,7 @@ async def test_hiding_the_pane_stops_sampling_and_showing_resumes_it():
         await until(pilot, lambda: sampler.samples >= 3)
 
         app.pane.display = False
-        await until(pilot, lambda: sampler.paused)
-        await pilot.pause(0.05)  # a sample in flight may still land
+        await until(pilot, lambda: sampler.parked)  # a sample in flight has landed
         count = sampler.samples
         await pilot.pause(0.2)  # ten intervals
         assert sampler.samples == count

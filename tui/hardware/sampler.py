@@ -55,10 +55,16 @@ class Sampler:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.samples = 0  # how many snapshots were delivered: tests and the idle-cost bench
+        self._parked = False
 
     @property
     def paused(self) -> bool:
         return self._paused
+
+    @property
+    def parked(self) -> bool:
+        """Paused and at rest: no sample in flight (paused alone may still deliver one)."""
+        return self._parked
 
     @property
     def fast(self) -> bool:
@@ -111,7 +117,9 @@ class Sampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             if self._paused:
+                self._parked = True
                 self._wake.wait()
+                self._parked = False
                 self._wake.clear()
                 continue
             snapshot = self.probe.sample()

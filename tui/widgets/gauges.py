@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 SHORT_HEIGHT = 16
 # Several GPUs get the dense per-GPU layout so eight cards still fit on a screen.
 DENSE_GPU_COUNT = 3
+SHOW_CHECK_S = 1.0  # how soon a lost Show is caught (see on_mount)
 HISTORY = 120  # samples kept for sparklines; more than the widest pane shows
 LIVE_WINDOW_S = 1.5  # live tok/s is measured over this trailing window
 # While a reply streams, every frame and every redrawn line is Python on the UI thread, which
@@ -225,6 +226,14 @@ class GaugesPane(Widget):
 
     def on_mount(self) -> None:
         self.sampler.start(paused=True)  # Show resumes it: a pane mounted hidden costs nothing
+        # Textual now and then sends no Show when a hidden pane is displayed again (seen on a
+        # loaded machine: Hide, then display = True, then nothing), which would leave the
+        # gauges frozen; a check a second catches that.
+        self.set_interval(SHOW_CHECK_S, self._resume_if_shown)
+
+    def _resume_if_shown(self) -> None:
+        if self.sampler.paused and self.display and self.is_on_screen:
+            self.sampler.resume()
 
     def on_show(self, _event: Show) -> None:
         self.sampler.resume()
