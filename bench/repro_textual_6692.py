@@ -208,7 +208,8 @@ def check(guarded: bool, wait_s: float = 3.0) -> dict[str, object]:
             time.sleep(0.5)
             stack = _dump_main(pid, dump)
         if stack is None:  # it ended after all, on its own
-            return {"guarded": guarded, "hung": False, "exit_s": time.monotonic() - closed}
+            result.update(hung=False, exit_s=round(time.monotonic() - closed, 2))
+            return result
         before = _cpu_ticks(pid)
         time.sleep(0.5)
         result["cpu_percent"] = round(

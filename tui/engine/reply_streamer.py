@@ -82,11 +82,7 @@ def make_streamer(
                 self._queue.put((text, self.new_tokens))
 
         def end(self) -> None:
-            if not decode_in_reader:
-                text = self._printable(ended=True)
-                if text:
-                    self._queue.put((text, self.new_tokens))
-            self._queue.put(None)
+            self._queue.put(None)  # the reader decodes what is left (generate is done then)
 
         # ---- the reader's thread -------------------------------------------------------
 
